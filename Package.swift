@@ -1,0 +1,48 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every Orzo target shares: Swift 6 language mode (complete strict
+/// concurrency), warnings as errors, and the upcoming features that keep the
+/// code honest about existentials and imports.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "orzo",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "orzo", targets: ["orzo"]),
+        .library(name: "Rados", targets: ["Rados"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // C libraries, linked directly: librados-dev ships no pkg-config file, and
+        // libzmq's pkg-config flags include -isystem, which SwiftPM refuses.
+        .systemLibrary(name: "CRados", providers: [.apt(["librados-dev"])]),
+        .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+
+        // Thin Swift wrappers: the only modules that touch C.
+        .target(name: "Rados", dependencies: ["CRados"], swiftSettings: strictSettings),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
+
+        .executableTarget(
+            name: "orzo",
+            dependencies: [
+                "Rados",
+                "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(name: "RadosTests", dependencies: ["Rados"], swiftSettings: strictSettings),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
+    ]
+)
