@@ -7,7 +7,8 @@ extension RadosIOContext {
         try await operate(op, on: object)
     }
 
-    /// Removes an extended attribute; fails with ``RadosError/Kind/noData`` if it is not set.
+    /// Removes an extended attribute; removing one that is not set succeeds (the OSD treats
+    /// `rmxattr` in a compound write as idempotent).
     /// The corresponding C function is `rados_write_op_rmxattr`.
     public func removeXattr(_ object: String, _ name: String) async throws(RadosError) {
         var op = RadosWriteOperation()
