@@ -99,7 +99,7 @@ public final class RadosCluster: @unchecked Sendable {
         do {
             try await createPool(named: name)
             return true
-        } catch where error.kind == .exists {
+        } catch  where error.kind == .exists {
             return false  // another client created it meanwhile
         }
     }

@@ -48,7 +48,8 @@ public final class RadosIOContext: @unchecked Sendable {
 
     /// Runs a compound read and returns what its steps read.
     /// The corresponding C function is `rados_aio_read_op_operate`.
-    public func operate(_ operation: RadosReadOperation, on object: String) async throws(RadosError) -> RadosReadResult {
+    public func operate(_ operation: RadosReadOperation, on object: String) async throws(RadosError) -> RadosReadResult
+    {
         let cOperation = CReadOperation(operation)
         let oidBuffer = CBuffers()
         let oid = oidBuffer.cString(object)

@@ -143,7 +143,9 @@ extension RadosIOContext {
         return info
     }
 
-    private static func listLockers(_ io: rados_ioctx_t, _ object: String, _ name: String) throws(RadosError)
+    private static func listLockers(
+        _ io: rados_ioctx_t, _ object: String, _ name: String
+    ) throws(RadosError)
         -> RadosLockInfo
     {
         var capacity = 256

@@ -75,7 +75,9 @@ public struct RadosWriteOperation: Sendable {
     public mutating func remove() { steps.append(.remove) }
 
     /// Sets an extended attribute. The corresponding C function is `rados_write_op_setxattr`.
-    public mutating func setXattr(_ name: String, _ value: [UInt8]) { steps.append(.setXattr(name: name, value: value)) }
+    public mutating func setXattr(_ name: String, _ value: [UInt8]) {
+        steps.append(.setXattr(name: name, value: value))
+    }
 
     /// Removes an extended attribute. The corresponding C function is `rados_write_op_rmxattr`.
     public mutating func removeXattr(_ name: String) { steps.append(.removeXattr(name: name)) }

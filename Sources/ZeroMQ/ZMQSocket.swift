@@ -119,7 +119,9 @@ public final class ZMQSocket {
     /// What the socket can do now without blocking.
     /// The corresponding C function is `zmq_getsockopt(ZMQ_EVENTS)`.
     public var events: ZMQPollEvents {
-        get throws(ZMQError) { ZMQPollEvents(rawValue: Int16(truncatingIfNeeded: try int32Option(ZMQ_EVENTS, "ZMQ_EVENTS"))) }
+        get throws(ZMQError) {
+            ZMQPollEvents(rawValue: Int16(truncatingIfNeeded: try int32Option(ZMQ_EVENTS, "ZMQ_EVENTS")))
+        }
     }
 
     /// The descriptor that turns readable when ``events`` may have changed (`ZMQ_FD`).

@@ -25,7 +25,9 @@ extension Orzo {
             print("librados    \(rados.major).\(rados.minor).\(rados.extra)")
             print("libzmq      \(zmq.major).\(zmq.minor).\(zmq.patch)")
             for capability in ["curve", "ipc", "draft"] {
-                print("zmq \(capability)\(String(repeating: " ", count: 8 - capability.count))\(ZMQContext.has(capability) ? "yes" : "no")")
+                print(
+                    "zmq \(capability)\(String(repeating: " ", count: 8 - capability.count))\(ZMQContext.has(capability) ? "yes" : "no")"
+                )
             }
         }
     }

@@ -22,7 +22,9 @@ struct LockTests {
         }
         try await a.lockExclusive(name, name: lock, cookie: "a", duration: .seconds(60), flags: .acquireOrRenew)
         try await a.renewLock(name, name: lock, cookie: "a", duration: .seconds(60))
-        await expectRadosError(.notFound) { try await b.renewLock(name, name: lock, cookie: "b", duration: .seconds(1)) }
+        await expectRadosError(.notFound) {
+            try await b.renewLock(name, name: lock, cookie: "b", duration: .seconds(1))
+        }
 
         let info = try await a.lockInfo(name, name: lock)
         #expect(info.isExclusive)
@@ -64,7 +66,9 @@ struct LockTests {
         #expect(waited >= .milliseconds(1400), "taken over after \(waited)")
         #expect(waited < .seconds(5), "taken over after \(waited)")
         // The old holder can neither renew nor release what it lost.
-        await expectRadosError(.notFound) { try await a.renewLock(name, name: lock, cookie: "a", duration: .seconds(5)) }
+        await expectRadosError(.notFound) {
+            try await a.renewLock(name, name: lock, cookie: "a", duration: .seconds(5))
+        }
         await expectRadosError(.notFound) { try await a.unlock(name, name: lock, cookie: "a") }
         #expect(try await b.lockInfo(name, name: lock).lockers.map(\.cookie) == ["b"])
         try await b.unlock(name, name: lock, cookie: "b")

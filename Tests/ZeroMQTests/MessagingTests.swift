@@ -27,7 +27,8 @@ struct MessagingTests {
         #expect(try await pull.receive(timeout: .milliseconds(50)) == nil)
     }
 
-    @Test("multipart messages are delivered whole or not at all at a full high-water mark", arguments: Transport.allCases)
+    @Test(
+        "multipart messages are delivered whole or not at all at a full high-water mark", arguments: Transport.allCases)
     func multipartAtomicity(transport: Transport) async throws {
         let context = try ZMQContext()
         let (pull, endpoint) = try bound(context, .pull, transport, options: [.receiveHighWaterMark(5)])

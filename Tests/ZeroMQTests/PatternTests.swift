@@ -32,7 +32,8 @@ struct PatternTests {
         #expect(try await dealer.send([Array("orzo.v1.put"), Array("request-1")], timeout: .seconds(5)))
         let request = try #require(try await router.receive(timeout: .seconds(5)))
         #expect(request == [Array("agent-7"), Array("orzo.v1.put"), Array("request-1")])
-        #expect(try await router.send([Array("agent-7"), Array("orzo.v1.ok"), Array("request-1")], timeout: .seconds(5)))
+        #expect(
+            try await router.send([Array("agent-7"), Array("orzo.v1.ok"), Array("request-1")], timeout: .seconds(5)))
         #expect(try await dealer.receive(timeout: .seconds(5)) == [Array("orzo.v1.ok"), Array("request-1")])
         do {
             _ = try router.send([Array("nobody"), Array("lost")], mode: .dontWait)

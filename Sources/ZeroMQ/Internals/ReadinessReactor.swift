@@ -62,7 +62,8 @@ final class ReadinessReactor: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
                 let needsAdd = state.withLock { state -> Bool in
-                    precondition(state.waiters[fd] == nil, "two tasks wait on one ZeroMQ socket; a socket has one owner")
+                    precondition(
+                        state.waiters[fd] == nil, "two tasks wait on one ZeroMQ socket; a socket has one owner")
                     state.waiters[fd] = Waiter(id: id, continuation: continuation, deadline: deadline)
                     return state.registered.insert(fd).inserted
                 }

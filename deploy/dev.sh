@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The two commands a newcomer needs, on a fresh Debian 12 machine with Swift:
+#
+#   deploy/dev.sh run    install the build dependencies, build Orzo and run it
+#   deploy/dev.sh test   install everything, start a throwaway Ceph, check the
+#                        format, build with warnings as errors, run the whole
+#                        test suite, and stop Ceph again (also on failure)
+#
+# CI runs `deploy/dev.sh test` through .ci/run. With CI set, the Ceph tests
+# cannot be skipped: a green run that skipped them would prove nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*" >&2; }
+now_ms() { date +%s%3N; }
+
+# Debian packages: build (C headers of the two libraries Orzo binds), test
+# (a real Ceph), and tools the tests use.
+BUILD_PACKAGES=(librados-dev libzmq3-dev libsqlite3-dev)
+TEST_PACKAGES=(ceph-mon ceph-osd ceph-common uuid-runtime python3 procps)
+
+install_packages() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing from Debian: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+cmd_run() {
+    install_packages "${BUILD_PACKAGES[@]}"
+    log "building orzo"
+    swift build --product orzo
+    log "running orzo info"
+    "$(swift build --show-bin-path)/orzo" info
+}
+
+CEPH_DIR=""
+stop_ceph() {
+    if [ -n "$CEPH_DIR" ]; then
+        log "stopping the throwaway Ceph"
+        deploy/ceph-dev.sh down "$CEPH_DIR" || true
+        CEPH_DIR=""
+    fi
+}
+
+cmd_test() {
+    local t0; t0=$(now_ms)
+    install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+
+    log "checking the format (swift format lint --strict)"
+    swift format lint --strict --recursive Sources Tests Package.swift
+
+    log "building with warnings as errors (set in Package.swift), tests included"
+    swift build --build-tests
+
+    log "the throwaway Ceph starts and stops cleanly three times in a row"
+    deploy/tests/ceph-dev-cycles.sh
+
+    trap stop_ceph EXIT
+    CEPH_DIR=$(mktemp -d /tmp/orzo-test-ceph.XXXXXX)
+    rmdir "$CEPH_DIR"
+    log "starting a throwaway Ceph in $CEPH_DIR"
+    local t_ceph; t_ceph=$(now_ms)
+    ORZO_TEST_CEPH_CONF=$(deploy/ceph-dev.sh up "$CEPH_DIR")
+    export ORZO_TEST_CEPH_CONF
+    echo "Ceph up in $(( $(now_ms) - t_ceph )) ms; conf $ORZO_TEST_CEPH_CONF" >&2
+
+    log "running the test suite against it"
+    swift test --skip-build
+    stop_ceph
+    trap - EXIT
+    log "all checks passed in $(( ($(now_ms) - t0) / 1000 )) s"
+}
+
+case "${1:-}" in
+    run) cmd_run ;;
+    test) cmd_test ;;
+    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac
