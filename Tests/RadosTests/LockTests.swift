@@ -50,17 +50,7 @@ struct LockTests {
             try await b.lockExclusive(name, name: lock, cookie: "b", duration: .seconds(30))
         }
         // Poll as a waiting worker would; Ceph checks expiry on each attempt.
-        var acquired = false
-        while !acquired && ContinuousClock.now - taken < .seconds(10) {
-            if let error = await attempt({ () async throws(RadosError) in
-                try await b.lockExclusive(name, name: lock, cookie: "b", duration: .seconds(30))
-            }) {
-                guard error.kind == .busy else { throw error }
-                try await Task.sleep(for: .milliseconds(100))
-            } else {
-                acquired = true
-            }
-        }
+        let acquired = try await acquireWhenFree(b, name, cookie: "b", duration: .seconds(30))
         let waited = ContinuousClock.now - taken
         #expect(acquired)
         #expect(waited >= .milliseconds(1400), "taken over after \(waited)")
@@ -97,9 +87,8 @@ struct LockTests {
         #expect(try await b.read(name) == Array("written by a"))
         #expect(try await b.omapValues(name, forKeys: ["k"]).isEmpty)
 
-        // a stalls past its lease; b takes over and writes.
-        try await Task.sleep(for: .milliseconds(1200))
-        try await b.lockExclusive(name, name: lock, cookie: "cycle-2", duration: .seconds(30))
+        // a stalls past its lease; b takes over (as soon as the lease has expired) and writes.
+        #expect(try await acquireWhenFree(b, name, cookie: "cycle-2", duration: .seconds(30)))
         var takeover = RadosWriteOperation()
         takeover.assertLocked(name: lock, cookie: "cycle-2")
         takeover.writeFull(Array("written by b"))
@@ -152,6 +141,26 @@ struct LockTests {
         try await b.unlock(name, name: lock, cookie: "b")
         try await a.remove(name)
     }
+}
+
+/// Tries to take the lease until it is free (another holder's lease expired) or
+/// `timeout` passes, as a waiting worker does. Returns whether it was taken.
+func acquireWhenFree(
+    _ io: RadosIOContext, _ object: String, name: String = "orzo.lease", cookie: String, duration: Duration,
+    timeout: Duration = .seconds(10)
+) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let error = await attempt({ () async throws(RadosError) in
+            try await io.lockExclusive(object, name: name, cookie: cookie, duration: duration)
+        }) {
+            guard error.kind == .busy else { throw error }
+            try await Task.sleep(for: .milliseconds(100))
+        } else {
+            return true
+        }
+    }
+    return false
 }
 
 /// Runs `body` and returns its error, or `nil` if it succeeded.
