@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "orzo", targets: ["orzo"]),
         .library(name: "Rados", targets: ["Rados"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "Timeseries", targets: ["Timeseries"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -32,6 +33,9 @@ let package = Package(
         .target(name: "Rados", dependencies: ["CRados"], swiftSettings: strictSettings),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
 
+        // The timeseries engine: aggregation, archive policies, blob format. No I/O.
+        .target(name: "Timeseries", swiftSettings: strictSettings),
+
         .executableTarget(
             name: "orzo",
             dependencies: [
@@ -44,5 +48,8 @@ let package = Package(
 
         .testTarget(name: "RadosTests", dependencies: ["Rados"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "TimeseriesTests", dependencies: ["Timeseries"], resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings),
     ]
 )

@@ -1,0 +1,47 @@
+/// Aggregates are stored in splits of this many buckets (Gnocchi's `POINTS_PER_SPLIT`).
+public let pointsPerSplit: Nanoseconds = 3600
+
+/// Names one split of an aggregate: its first possible timestamp, a multiple of
+/// `granularity × 3600` since the epoch.
+public struct SplitKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public let start: Nanoseconds
+    public let granularity: Nanoseconds
+
+    public init(start: Nanoseconds, granularity: Nanoseconds) {
+        self.start = start
+        self.granularity = granularity
+    }
+
+    /// The split holding `timestamp` at `granularity`.
+    public init(containing timestamp: Nanoseconds, granularity: Nanoseconds) {
+        self.init(start: floorTimestamp(timestamp, to: granularity * pointsPerSplit), granularity: granularity)
+    }
+
+    /// The first timestamp after this split.
+    public var end: Nanoseconds { start + granularity * pointsPerSplit }
+
+    /// The split after this one.
+    public var next: SplitKey { SplitKey(start: end, granularity: granularity) }
+
+    public static func < (lhs: SplitKey, rhs: SplitKey) -> Bool {
+        precondition(lhs.granularity == rhs.granularity, "split keys of different granularities do not compare")
+        return lhs.start < rhs.start
+    }
+
+    public var description: String { "\(seconds(start))@\(seconds(granularity))" }
+}
+
+extension TimeSeries {
+    /// The points grouped by the split that holds them, in time order.
+    public func splits(granularity: Nanoseconds) -> [(key: SplitKey, points: TimeSeries)] {
+        var result: [(key: SplitKey, points: TimeSeries)] = []
+        var lower = 0
+        while lower < count {
+            let key = SplitKey(containing: timestamps[lower], granularity: granularity)
+            let upper = firstIndex(atOrAfter: key.end)
+            result.append((key, self[lower..<upper]))
+            lower = upper
+        }
+        return result
+    }
+}
