@@ -46,6 +46,9 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Benchmarks of the engine: swift run -c release orzo-bench
+        .executableTarget(name: "orzo-bench", dependencies: ["Timeseries"], swiftSettings: strictSettings),
+
         .testTarget(name: "RadosTests", dependencies: ["Rados"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
         .testTarget(
