@@ -44,8 +44,10 @@ struct LockTests {
         let a = try await CephTestCluster.ioContext()
         let b = try await CephTestCluster.separateClientIOContext()
         let name = CephTestCluster.uniqueName("lease")
+        // Leases of a few seconds: the whole suite runs in parallel on two cores,
+        // and a lease shorter than a scheduling hiccup would make the test flaky.
         let taken = ContinuousClock.now
-        try await a.lockExclusive(name, name: lock, cookie: "a", duration: .milliseconds(1500))
+        try await a.lockExclusive(name, name: lock, cookie: "a", duration: .seconds(3))
         await expectRadosError(.busy) {
             try await b.lockExclusive(name, name: lock, cookie: "b", duration: .seconds(30))
         }
@@ -53,8 +55,8 @@ struct LockTests {
         let acquired = try await acquireWhenFree(b, name, cookie: "b", duration: .seconds(30))
         let waited = ContinuousClock.now - taken
         #expect(acquired)
-        #expect(waited >= .milliseconds(1400), "taken over after \(waited)")
-        #expect(waited < .seconds(5), "taken over after \(waited)")
+        #expect(waited >= .milliseconds(2900), "taken over after \(waited)")
+        #expect(waited < .seconds(8), "taken over after \(waited)")
         // The old holder can neither renew nor release what it lost.
         await expectRadosError(.notFound) {
             try await a.renewLock(name, name: lock, cookie: "a", duration: .seconds(5))
@@ -70,7 +72,7 @@ struct LockTests {
         let a = try await CephTestCluster.ioContext()
         let b = try await CephTestCluster.separateClientIOContext()
         let name = CephTestCluster.uniqueName("fenced")
-        try await a.lockExclusive(name, name: lock, cookie: "cycle-1", duration: .seconds(1))
+        try await a.lockExclusive(name, name: lock, cookie: "cycle-1", duration: .seconds(3))
 
         var write = RadosWriteOperation()
         write.assertLocked(name: lock, cookie: "cycle-1")
