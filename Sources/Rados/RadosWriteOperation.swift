@@ -23,6 +23,7 @@ public struct RadosWriteOperation: Sendable {
         case removeXattr(name: String)
         case setOmap(keys: [String], values: [[UInt8]])
         case removeOmapKeys([String])
+        case removeOmapRange(from: String, to: String)
         case clearOmap
         case exec(className: String, method: String, input: [UInt8])
     }
@@ -100,6 +101,12 @@ public struct RadosWriteOperation: Sendable {
         steps.append(.removeOmapKeys(keys))
     }
 
+    /// Removes the omap keys in `[from, to)`.
+    /// The corresponding C function is `rados_write_op_omap_rm_range2`.
+    public mutating func removeOmapRange(from: String, to: String) {
+        steps.append(.removeOmapRange(from: from, to: to))
+    }
+
     /// Removes every omap entry. The corresponding C function is `rados_write_op_omap_clear`.
     public mutating func clearOmap() { steps.append(.clearOmap) }
 
@@ -148,6 +155,9 @@ public struct RadosWriteOperation: Sendable {
             case .removeOmapKeys(let keys):
                 let (keyPointers, keyLengths) = buffers.cStrings(keys)
                 rados_write_op_omap_rm_keys2(op, keyPointers, keyLengths, keys.count)
+            case .removeOmapRange(let from, let to):
+                rados_write_op_omap_rm_range2(
+                    op, buffers.cString(from), from.utf8.count, buffers.cString(to), to.utf8.count)
             case .clearOmap:
                 rados_write_op_omap_clear(op)
             case .exec(let className, let method, let input):

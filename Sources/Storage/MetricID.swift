@@ -1,0 +1,62 @@
+import Timeseries
+
+/// The storage identity of a metric: 128 random bits as 32 lowercase hex digits,
+/// safe in object and file names whatever the metric's name (names may hold any
+/// character but controls). The indexer maps names to ids.
+public struct MetricID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    public let rawValue: String
+
+    /// Accepts exactly 32 lowercase hex digits.
+    public init?(_ rawValue: String) {
+        guard rawValue.utf8.count == 32, rawValue.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+        else { return nil }
+        self.rawValue = rawValue
+    }
+
+    public static func random() -> MetricID {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        return MetricID(hex(high) + hex(low))!
+    }
+
+    /// The sack this metric's pending measures are indexed in: a stable hash of
+    /// the id (FNV-1a), independent of the process.
+    public func sack(of count: Int) -> Int {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in rawValue.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return Int(hash % UInt64(max(count, 1)))
+    }
+
+    public var description: String { rawValue }
+    public static func < (lhs: MetricID, rhs: MetricID) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+func hex(_ value: UInt64) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 16 - digits.count) + digits
+}
+
+/// An aggregate series of a metric as storage names it: a method at a granularity.
+public struct AggregationKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public let method: String
+    public let granularity: Nanoseconds
+
+    public init(method: String, granularity: Nanoseconds) {
+        self.method = method
+        self.granularity = granularity
+    }
+
+    public init(_ aggregation: Aggregation) {
+        self.init(method: aggregation.method.name, granularity: aggregation.granularity)
+    }
+
+    public static func < (lhs: AggregationKey, rhs: AggregationKey) -> Bool {
+        (lhs.granularity, lhs.method) < (rhs.granularity, rhs.method)
+    }
+
+    public var description: String { "\(method)@\(granularity)" }
+}

@@ -1,0 +1,101 @@
+import Timeseries
+
+/// What one processing cycle of a metric did.
+public enum CycleOutcome: Hashable, Sendable {
+    /// Another worker holds the metric's lease.
+    case busy
+    /// Nothing was pending.
+    case idle
+    /// Pending measures were aggregated and stored; `more` if batches remain.
+    case processed(measures: Int, droppedTooOld: Int, more: Bool)
+}
+
+/// Carbonara's read-merge-write cycle over a ``MetricStorage``: lease, read the
+/// raw buffer, pending measures and latest splits, aggregate, write back the
+/// changed splits and the raw buffer while removing exactly the processed
+/// batches, and release — three storage round trips in the steady state.
+public struct ProcessingCycle: Sendable {
+    public let storage: any MetricStorage
+    public let leaseDuration: Duration
+    /// Pending batches read per cycle; more are left for the next one.
+    public let pendingLimit: Int
+
+    public init(storage: any MetricStorage, leaseDuration: Duration = .seconds(30), pendingLimit: Int = 10_000) {
+        self.storage = storage
+        self.leaseDuration = leaseDuration
+        self.pendingLimit = pendingLimit
+    }
+
+    public func process(_ metric: MetricID, policy: ArchivePolicy) async throws -> CycleOutcome {
+        guard let lease = try await storage.acquireLease(metric, duration: leaseDuration) else { return .busy }
+        Failpoint.afterLease.hit()
+        do {
+            let aggregations = policy.aggregations.map(AggregationKey.init)
+            let snapshot = try await storage.load(
+                metric, lease: lease, aggregations: aggregations, pendingLimit: pendingLimit)
+            Failpoint.afterLoad.hit()
+            if snapshot.pending.isEmpty {
+                try await storage.releaseLease(lease)
+                return .idle
+            }
+            let result = MetricProcessor.process(
+                raw: RawBuffer(series: snapshot.raw, policy: policy), received: snapshot.pending.measures,
+                policy: policy)
+            let (splits, expiry) = try await mergeSplits(metric, result, snapshot)
+            var counters = snapshot.counters
+            counters.measuresProcessed += Int64(snapshot.pending.measures.count)
+            counters.droppedTooOld += Int64(result.droppedTooOld)
+            counters.duplicatesReplaced += Int64(result.duplicatesReplaced)
+            Failpoint.beforeCommit.hit()
+            try await storage.commit(
+                metric, lease: lease,
+                MetricCommit(
+                    raw: result.raw.series, splits: splits, expireBefore: expiry, processed: snapshot.pending.token,
+                    counters: counters, releaseLease: true))
+            Failpoint.afterCommit.hit()
+            return .processed(
+                measures: snapshot.pending.measures.count, droppedTooOld: result.droppedTooOld,
+                more: snapshot.pending.hasMore)
+        } catch {
+            try? await storage.releaseLease(lease)
+            throw error
+        }
+    }
+
+    /// The new content of every changed split: stored points with the recomputed
+    /// ones merged over them. The latest split comes with the snapshot; an older
+    /// one (touched by a late measure) costs one more read.
+    private func mergeSplits(
+        _ metric: MetricID, _ result: ProcessingResult, _ snapshot: MetricSnapshot
+    ) async throws -> ([AggregationKey: [StoredSplit]], [AggregationKey: SplitKey]) {
+        var changed: [AggregationKey: [(key: SplitKey, points: TimeSeries)]] = [:]
+        var expiry: [AggregationKey: SplitKey] = [:]
+        var toRead: [AggregationKey: [SplitKey]] = [:]
+        for update in result.updates {
+            let key = AggregationKey(update.aggregation)
+            let splits = update.changedSplits
+            changed[key] = splits
+            if let oldest = update.oldestPointToKeep {
+                expiry[key] = SplitKey(containing: oldest, granularity: update.aggregation.granularity)
+            }
+            let latest = snapshot.latestSplits[key]?.key
+            for split in splits where latest.map({ split.key < $0 }) ?? false {
+                toRead[key, default: []].append(split.key)
+            }
+        }
+        let older = toRead.isEmpty ? [:] : try await storage.readSplits(metric, toRead)
+        var merged: [AggregationKey: [StoredSplit]] = [:]
+        for (key, splits) in changed {
+            merged[key] = splits.map { split in
+                var stored = TimeSeries()
+                if let latest = snapshot.latestSplits[key], latest.key == split.key {
+                    stored = latest.points
+                } else if let old = older[key]?.first(where: { $0.key == split.key }) {
+                    stored = old.points
+                }
+                return StoredSplit(key: split.key, points: stored.merging(split.points))
+            }
+        }
+        return (merged, expiry)
+    }
+}
