@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "Timeseries", targets: ["Timeseries"]),
         .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "StorageCeph", targets: ["StorageCeph"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -50,12 +51,17 @@ let package = Package(
         // Storage interfaces, the processing cycle, and the memory backend.
         .target(name: "Storage", dependencies: ["Timeseries"], swiftSettings: strictSettings),
 
+        // The Ceph backend, for fleets.
+        .target(name: "StorageCeph", dependencies: ["Storage", "Rados", "Timeseries"], swiftSettings: strictSettings),
+
         // Benchmarks of the engine: swift run -c release orzo-bench
         .executableTarget(name: "orzo-bench", dependencies: ["Timeseries"], swiftSettings: strictSettings),
 
         .testTarget(name: "RadosTests", dependencies: ["Rados"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "StorageTests", dependencies: ["Storage", "StorageCeph", "Rados", "Timeseries"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "TimeseriesTests", dependencies: ["Timeseries"], resources: [.copy("Fixtures")],
             swiftSettings: strictSettings),

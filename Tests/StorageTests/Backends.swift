@@ -1,19 +1,71 @@
+import Glibc
+import Rados
 import Storage
+import StorageCeph
+import Synchronization
 import Testing
 import Timeseries
 
 /// The backends the conformance suite runs on. Each test gets a fresh, empty store.
 enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
+    case ceph
 
     var testDescription: String { rawValue }
 
     func make(sackCount: Int = 4) async throws -> any MetricStorage {
         switch self {
         case .memory: MemoryStorage(sackCount: sackCount)
+        case .ceph: try await CephTestPool.storage(sackCount: sackCount)
         }
     }
 }
+
+/// The real Ceph cluster the test command starts (ORZO_TEST_CEPH_CONF); each test
+/// gets a namespace of its own in one pool. Without the cluster these tests fail,
+/// as the Rados tests do; ORZO_SKIP_CEPH_TESTS=1 outside CI skips them explicitly.
+enum CephTestPool {
+    static let pool = "orzo-test-storage"
+
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let string = String(cString: value)
+        return string.isEmpty ? nil : string
+    }
+
+    static var skipped: Bool { environment("CI") == nil && environment("ORZO_SKIP_CEPH_TESTS") == "1" }
+
+    struct Missing: Error, CustomStringConvertible {
+        var description: String {
+            "ORZO_TEST_CEPH_CONF is not set: run the tests with deploy/dev.sh test, which starts a throwaway Ceph"
+        }
+    }
+
+    private static let shared = Mutex<Task<RadosCluster, any Error>?>(nil)
+
+    static func cluster() async throws -> RadosCluster {
+        let task = shared.withLock { task in
+            if let task { return task }
+            let created = Task { () async throws -> RadosCluster in
+                guard let conf = environment("ORZO_TEST_CEPH_CONF") else { throw Missing() }
+                let cluster = try await RadosCluster.connect(RadosConfiguration(configurationFile: conf))
+                try await cluster.ensurePool(named: pool)
+                return cluster
+            }
+            task = created
+            return created
+        }
+        return try await task.value
+    }
+
+    static func storage(sackCount: Int) async throws -> CephStorage {
+        let io = try await cluster().ioContext(pool: pool, namespace: "t-\(MetricID.random().rawValue.prefix(12))")
+        return try await CephStorage.open(io: io, defaultSackCount: sackCount, idleGrace: .zero)
+    }
+}
+
+/// The backends a run covers: all, minus Ceph on an explicit opt-out outside CI.
+let backends: [Backend] = CephTestPool.skipped ? [.memory] : Backend.allCases
 
 let second = nanosecondsPerSecond
 let minute = 60 * second

@@ -4,7 +4,7 @@ import Timeseries
 
 @Suite("Storage conformance")
 struct StorageConformanceTests {
-    @Test("appended batches are pending, indexed in their sack, read in order", arguments: Backend.allCases)
+    @Test("appended batches are pending, indexed in their sack, read in order", arguments: backends)
     func appendAndIndex(backend: Backend) async throws {
         let storage = try await backend.make()
         let a = MetricID.random()
@@ -27,7 +27,7 @@ struct StorageConformanceTests {
         try await storage.releaseLease(lease)
     }
 
-    @Test("removing what was read keeps the batches that arrived meanwhile", arguments: Backend.allCases)
+    @Test("removing what was read keeps the batches that arrived meanwhile", arguments: backends)
     func removeExactlyWhatWasRead(backend: Backend) async throws {
         let storage = try await backend.make()
         let metric = MetricID.random()
@@ -47,7 +47,7 @@ struct StorageConformanceTests {
         try await storage.releaseLease(next)
     }
 
-    @Test("the pending read is limited, and the rest remains", arguments: Backend.allCases)
+    @Test("the pending read is limited, and the rest remains", arguments: backends)
     func pendingLimit(backend: Backend) async throws {
         let storage = try await backend.make()
         let metric = MetricID.random()
@@ -59,7 +59,7 @@ struct StorageConformanceTests {
         try await storage.releaseLease(lease)
     }
 
-    @Test("a lease excludes a second holder, expires, and can be renewed and released", arguments: Backend.allCases)
+    @Test("a lease excludes a second holder, expires, and can be renewed and released", arguments: backends)
     func leases(backend: Backend) async throws {
         let storage = try await backend.make()
         let metric = MetricID.random()
@@ -83,7 +83,7 @@ struct StorageConformanceTests {
         try await storage.releaseLease(second)
     }
 
-    @Test("a holder that lost its lease commits nothing", arguments: Backend.allCases)
+    @Test("a holder that lost its lease commits nothing", arguments: backends)
     func fencing(backend: Backend) async throws {
         let storage = try await backend.make()
         let metric = MetricID.random()
@@ -111,7 +111,7 @@ struct StorageConformanceTests {
     }
 
     @Test(
-        "processing cycles give the engine's aggregates, late measures and expiry included", arguments: Backend.allCases
+        "processing cycles give the engine's aggregates, late measures and expiry included", arguments: backends
     )
     func processingCycles(backend: Backend) async throws {
         let storage = try await backend.make()
@@ -150,7 +150,7 @@ struct StorageConformanceTests {
         #expect(keys.count <= 2)
     }
 
-    @Test("the sack entry of an idle metric is forgotten, unless it was marked again", arguments: Backend.allCases)
+    @Test("the sack entry of an idle metric is forgotten, unless it was marked again", arguments: backends)
     func sackCleanup(backend: Backend) async throws {
         let storage = try await backend.make()
         let metric = MetricID.random()
@@ -174,7 +174,7 @@ struct StorageConformanceTests {
         #expect(!(try await storage.metricsWithPendingMeasures(inSack: sack).contains { $0.metric == metric }))
     }
 
-    @Test("deleting a metric removes its measures, aggregates and index entry", arguments: Backend.allCases)
+    @Test("deleting a metric removes its measures, aggregates and index entry", arguments: backends)
     func deleteMetric(backend: Backend) async throws {
         let storage = try await backend.make()
         let metric = MetricID.random()

@@ -111,6 +111,20 @@ public enum SplitBlob {
         return BlobEnvelope.finish(&writer)
     }
 
+    /// Decodes a split whose key is not known beforehand (it is in the header).
+    public static func decode(_ bytes: [UInt8]) throws(BlobError) -> StoredSplitBlob {
+        try BlobEnvelope.open(bytes, kind: .aggregateSplit) { (reader) throws(BlobError) -> StoredSplitBlob in
+            let count = try BlobEnvelope.count(&reader, maximum: Int(pointsPerSplit))
+            let granularity = try reader.varint()
+            let start = try reader.signedVarint()
+            guard granularity > 0, granularity < UInt64(Int64.max) / UInt64(pointsPerSplit),
+                start % Int64(granularity) == 0
+            else { throw .corrupt("split key \(start)@\(granularity)") }
+            let key = SplitKey(start: start, granularity: Int64(granularity))
+            return StoredSplitBlob(key: key, points: try decodeBody(count: count, key: key, from: &reader))
+        }
+    }
+
     /// Decodes a split and checks it is the one `key` names.
     public static func decode(_ bytes: [UInt8], key: SplitKey) throws(BlobError) -> TimeSeries {
         try BlobEnvelope.open(bytes, kind: .aggregateSplit) { (reader) throws(BlobError) -> TimeSeries in
@@ -120,6 +134,16 @@ public enum SplitBlob {
             guard granularity == UInt64(key.granularity), start == key.start else {
                 throw .corrupt("split of \(start)@\(granularity), expected \(key)")
             }
+            return try decodeBody(count: count, key: key, from: &reader)
+        }
+    }
+
+    private static func decodeBody(
+        count: Int, key: SplitKey, from reader: inout ByteReader
+    ) throws(BlobError)
+        -> TimeSeries
+    {
+        do {
             let slots = try IntegerColumn.decode(count: count, from: &reader)
             var timestamps = [Nanoseconds]()
             timestamps.reserveCapacity(count)
@@ -135,4 +159,10 @@ public enum SplitBlob {
             return TimeSeries(timestamps: timestamps, values: values)
         }
     }
+}
+
+/// A split decoded with the key its header names.
+public struct StoredSplitBlob: Sendable {
+    public let key: SplitKey
+    public let points: TimeSeries
 }
