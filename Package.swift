@@ -54,13 +54,20 @@ let package = Package(
         // The Ceph backend, for fleets.
         .target(name: "StorageCeph", dependencies: ["Storage", "Rados", "Timeseries"], swiftSettings: strictSettings),
 
+        // Shared by the storage tests and the process they start and kill.
+        .target(name: "OrzoTestSupport", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "orzo-storage-harness",
+            dependencies: ["OrzoTestSupport", "Storage", "StorageCeph", "Rados", "Timeseries"],
+            swiftSettings: strictSettings),
+
         // Benchmarks of the engine: swift run -c release orzo-bench
         .executableTarget(name: "orzo-bench", dependencies: ["Timeseries"], swiftSettings: strictSettings),
 
         .testTarget(name: "RadosTests", dependencies: ["Rados"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
         .testTarget(
-            name: "StorageTests", dependencies: ["Storage", "StorageCeph", "Rados", "Timeseries"],
+            name: "StorageTests", dependencies: ["Storage", "StorageCeph", "Rados", "Timeseries", "OrzoTestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "TimeseriesTests", dependencies: ["Timeseries"], resources: [.copy("Fixtures")],

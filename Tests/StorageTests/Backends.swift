@@ -59,8 +59,14 @@ enum CephTestPool {
     }
 
     static func storage(sackCount: Int) async throws -> CephStorage {
-        let io = try await cluster().ioContext(pool: pool, namespace: "t-\(MetricID.random().rawValue.prefix(12))")
-        return try await CephStorage.open(io: io, defaultSackCount: sackCount, idleGrace: .zero)
+        try await storageAndNamespace(sackCount: sackCount).0
+    }
+
+    /// A store in a new namespace, and the namespace (for processes the test starts).
+    static func storageAndNamespace(sackCount: Int = 4) async throws -> (CephStorage, String) {
+        let namespace = "t-\(MetricID.random().rawValue.prefix(12))"
+        let io = try await cluster().ioContext(pool: pool, namespace: namespace)
+        return (try await CephStorage.open(io: io, defaultSackCount: sackCount, idleGrace: .zero), namespace)
     }
 }
 

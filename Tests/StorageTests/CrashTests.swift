@@ -1,0 +1,144 @@
+import Foundation
+import OrzoTestSupport
+import Storage
+import StorageCeph
+import Testing
+import Timeseries
+
+/// Real processes against the real cluster: a worker killed with SIGKILL at
+/// each step of a cycle, an ingest killed halfway, and a lease holder paused
+/// with SIGSTOP past its lease. The harness is `orzo-storage-harness`, built
+/// with the tests (`swift build --build-tests`).
+@Suite("Crash safety and leases across processes (real Ceph)", .enabled(if: !CephTestPool.skipped))
+struct CrashTests {
+    @Test(
+        "a worker killed at any step of a cycle loses nothing: the next run ends as an uninterrupted one",
+        arguments: [Failpoint.afterLease, .afterLoad, .beforeCommit, .afterCommit])
+    func killedWorker(failpoint: Failpoint) async throws {
+        let (storage, namespace) = try await CephTestPool.storageAndNamespace()
+        let metric = MetricID.random()
+        let first = StorageFixtures.measures(0..<300)
+        let second = StorageFixtures.measures(300..<600)
+        try await storage.appendMeasures([metric: first])
+        #expect(try await ProcessingCycle(storage: storage).process(metric, policy: StorageFixtures.policy) != .busy)
+        try await storage.appendMeasures([metric: second])
+
+        let killed = try await Harness.run(["process", metric.rawValue], namespace: namespace, failpoint: failpoint)
+        #expect(killed.signal == SIGKILL, "the harness was to die at \(failpoint.rawValue): \(killed)")
+        let rerun = try await Harness.run(["process", metric.rawValue], namespace: namespace)
+        #expect(rerun.status == 0, "\(rerun)")
+
+        expectSameAggregates(
+            try await storedAggregates(storage, metric, policy: StorageFixtures.policy),
+            expectedAggregates([first, second], policy: StorageFixtures.policy), policy: StorageFixtures.policy)
+        let counters = try await storage.counters(metric)
+        #expect(counters.measuresProcessed == 600, "every acknowledged measure processed exactly once")
+        #expect(try await ProcessingCycle(storage: storage).process(metric, policy: StorageFixtures.policy) == .idle)
+    }
+
+    @Test("an ingest killed after marking its sack strands nothing, and its retry is processed")
+    func killedIngest() async throws {
+        let (storage, namespace) = try await CephTestPool.storageAndNamespace()
+        let metric = MetricID.random()
+        let killed = try await Harness.run(
+            ["ingest", metric.rawValue, "0", "100"], namespace: namespace, failpoint: .afterAppendMark)
+        #expect(killed.signal == SIGKILL, "\(killed)")
+        let sack = metric.sack(of: storage.sackCount)
+        let entry = try #require(
+            try await storage.metricsWithPendingMeasures(inSack: sack).first { $0.metric == metric })
+        #expect(try await ProcessingCycle(storage: storage).process(metric, policy: StorageFixtures.policy) == .idle)
+        try await storage.forgetIfIdle(entry)
+        #expect(!(try await storage.metricsWithPendingMeasures(inSack: sack).contains { $0.metric == metric }))
+        // The client got no acknowledgement and retries.
+        let retried = try await Harness.run(["ingest", metric.rawValue, "0", "100"], namespace: namespace)
+        #expect(retried.status == 0)
+        #expect(try await storage.metricsWithPendingMeasures(inSack: sack).contains { $0.metric == metric })
+        let processed = try await Harness.run(["process", metric.rawValue], namespace: namespace)
+        #expect(processed.status == 0)
+        #expect(try await storage.counters(metric).measuresProcessed == 100)
+    }
+
+    @Test("a holder paused past its lease resumes and none of its writes land")
+    func pausedHolder() async throws {
+        let (storage, namespace) = try await CephTestPool.storageAndNamespace()
+        let metric = MetricID.random()
+        let batch = StorageFixtures.measures(0..<200)
+        try await storage.appendMeasures([metric: batch])
+        let holder = try Harness.start(["hold", metric.rawValue], namespace: namespace)
+        // The holder loads under its 1 s lease, then stops itself (SIGSTOP).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while Harness.state(holder.processIdentifier) != "T" && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(Harness.state(holder.processIdentifier) == "T", "the holder should be stopped")
+        // Another worker waits out the lease, takes over and processes.
+        let cycle = ProcessingCycle(storage: storage)
+        var outcome = CycleOutcome.busy
+        while outcome == .busy && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            outcome = try await cycle.process(metric, policy: StorageFixtures.policy)
+        }
+        #expect(outcome == .processed(measures: 200, droppedTooOld: 0, more: false))
+        kill(holder.processIdentifier, SIGCONT)
+        let status = await Harness.wait(holder)
+        #expect(status.status == 3, "the resumed holder must find its lease lost: \(status)")
+        #expect(try await storage.counters(metric).measuresProcessed == 200, "the stale commit did not land")
+        expectSameAggregates(
+            try await storedAggregates(storage, metric, policy: StorageFixtures.policy),
+            expectedAggregates([batch], policy: StorageFixtures.policy), policy: StorageFixtures.policy)
+    }
+}
+
+/// Starts `orzo-storage-harness` against the test cluster.
+enum Harness {
+    struct Exit: CustomStringConvertible {
+        let status: Int32?
+        let signal: Int32?
+        var description: String { status.map { "exit \($0)" } ?? "signal \(signal ?? -1)" }
+    }
+
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "orzo-storage-harness")
+    }
+
+    static func start(_ arguments: [String], namespace: String, failpoint: Failpoint? = nil) throws -> Process {
+        guard let conf = CephTestPool.environment("ORZO_TEST_CEPH_CONF") else { throw CephTestPool.Missing() }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments =
+            ["--ceph-conf", conf, "--pool", CephTestPool.pool, "--namespace", namespace, "--lease-ms", "1000"]
+            + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["ORZO_FAILPOINT"] = failpoint?.rawValue
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func wait(_ process: Process) async -> Exit {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                let exit =
+                    process.terminationReason == .uncaughtSignal
+                    ? Exit(status: nil, signal: process.terminationStatus)
+                    : Exit(status: process.terminationStatus, signal: nil)
+                continuation.resume(returning: exit)
+            }
+        }
+    }
+
+    static func run(_ arguments: [String], namespace: String, failpoint: Failpoint? = nil) async throws -> Exit {
+        await wait(try start(arguments, namespace: namespace, failpoint: failpoint))
+    }
+
+    /// The process state letter from /proc (R, S, T for stopped, Z…).
+    static func state(_ pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        return stat[stat.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
+    }
+}
