@@ -1,4 +1,5 @@
 import Glibc
+import OrzoTestSupport
 import Rados
 import Storage
 import StorageCeph
@@ -73,25 +74,16 @@ enum CephTestPool {
 /// The backends a run covers: all, minus Ceph on an explicit opt-out outside CI.
 let backends: [Backend] = CephTestPool.skipped ? [.memory] : Backend.allCases
 
-let second = nanosecondsPerSecond
-let minute = 60 * second
-let t0: Nanoseconds = 1_767_225_600 * second
-
-let testPolicy = try! ArchivePolicy(
-    name: "test", backWindow: 1,
-    definition: [
-        try! ArchivePolicyItem(granularity: minute, points: 120),
-        try! ArchivePolicyItem(granularity: 5 * minute, points: 24),
-    ],
-    aggregationMethods: AggregationMethod.defaults + [AggregationMethod(name: "rate:last")!])
+let second = StorageFixtures.second
+let minute = StorageFixtures.minute
+let t0 = StorageFixtures.t0
+let testPolicy = StorageFixtures.policy
 
 func measures(
     _ range: Range<Int>, step: Nanoseconds = 10 * second, start: Nanoseconds = t0,
     value: (Int) -> Double = { Double($0 % 17) }
-)
-    -> [Measure]
-{
-    range.map { Measure(timestamp: start + Nanoseconds($0) * step, value: value($0)) }
+) -> [Measure] {
+    StorageFixtures.measures(range, step: step, start: start, value: value)
 }
 
 /// The aggregates an uninterrupted, in-memory run of the engine gives for the
