@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Timeseries", targets: ["Timeseries"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "StorageCeph", targets: ["StorageCeph"]),
+        .library(name: "StorageFiles", targets: ["StorageFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -54,6 +55,9 @@ let package = Package(
         // The Ceph backend, for fleets.
         .target(name: "StorageCeph", dependencies: ["Storage", "Rados", "Timeseries"], swiftSettings: strictSettings),
 
+        // The file backend, the embedded default.
+        .target(name: "StorageFiles", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
+
         // Shared by the storage tests and the process they start and kill.
         .target(name: "OrzoTestSupport", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
         .executableTarget(
@@ -67,7 +71,8 @@ let package = Package(
         .testTarget(name: "RadosTests", dependencies: ["Rados"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
         .testTarget(
-            name: "StorageTests", dependencies: ["Storage", "StorageCeph", "Rados", "Timeseries", "OrzoTestSupport"],
+            name: "StorageTests",
+            dependencies: ["Storage", "StorageCeph", "StorageFiles", "Rados", "Timeseries", "OrzoTestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "TimeseriesTests", dependencies: ["Timeseries"], resources: [.copy("Fixtures")],

@@ -52,7 +52,7 @@ public final class CephStorage: MetricStorage {
 
     static let lockName = "orzo.lease"
     static let configObject = "orzo.config"
-    static let countersKey = "c.counters"
+    static let countersKey = Storage.countersKey
     /// The most raw-buffer bytes the snapshot read fetches at once.
     static let rawReadSize = 4 << 20
 

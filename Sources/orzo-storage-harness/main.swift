@@ -33,6 +33,7 @@ let conf = option("--ceph-conf")
 let pool = option("--pool") ?? "orzo-test-storage"
 let namespace = option("--namespace")
 let leaseMilliseconds = Int(option("--lease-ms") ?? "1000")!
+let pidFile = option("--pid-file")
 guard let conf, let namespace else { fail("--ceph-conf and --namespace are required") }
 guard arguments.count >= 2, let metric = MetricID(arguments[1]) else { fail("usage: COMMAND METRIC ...") }
 
@@ -61,11 +62,17 @@ case "process":
         }
     }
 case "hold":
+    // A process group of its own: a stopped process in an orphaned group gets
+    // SIGHUP and SIGCONT from the kernel whenever a group member exits, which would
+    // resume it early when sibling harness processes exit.
+    setpgid(0, 0)
     guard let held = try await storage.acquireLease(metric, duration: lease) else { fail("lease busy") }
     let aggregations = StorageFixtures.policy.aggregations.map(AggregationKey.init)
     let snapshot = try await storage.load(metric, lease: held, aggregations: aggregations, pendingLimit: 10_000)
-    // Written straight to the descriptor: the test reads it before the process stops.
-    FileHandle.standardOutput.write(Data("loaded \(snapshot.pending.measures.count)\n".utf8))
+    // The test finds this process by the pid it writes, then waits for it to stop.
+    if let pidFile {
+        _ = FileManager.default.createFile(atPath: pidFile, contents: Data("\(getpid())\n".utf8))
+    }
     kill(getpid(), SIGSTOP)  // paused here, past the lease, until the test sends SIGCONT
     let result = MetricProcessor.process(
         raw: RawBuffer(series: snapshot.raw, policy: StorageFixtures.policy), received: snapshot.pending.measures,

@@ -3,6 +3,7 @@ import OrzoTestSupport
 import Rados
 import Storage
 import StorageCeph
+import StorageFiles
 import Synchronization
 import Testing
 import Timeseries
@@ -10,6 +11,7 @@ import Timeseries
 /// The backends the conformance suite runs on. Each test gets a fresh, empty store.
 enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
+    case files
     case ceph
 
     var testDescription: String { rawValue }
@@ -17,9 +19,16 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     func make(sackCount: Int = 4) async throws -> any MetricStorage {
         switch self {
         case .memory: MemoryStorage(sackCount: sackCount)
+        case .files: try FileStorage(root: temporaryDirectory(), defaultSackCount: sackCount)
         case .ceph: try await CephTestPool.storage(sackCount: sackCount)
         }
     }
+}
+
+/// A fresh directory for a file store, under one directory per test process
+/// (deploy/dev.sh removes /tmp/orzo-storage-tests after the run).
+func temporaryDirectory() -> String {
+    "/tmp/orzo-storage-tests/\(getpid())/\(MetricID.random().rawValue.prefix(12))"
 }
 
 /// The real Ceph cluster the test command starts (ORZO_TEST_CEPH_CONF); each test
@@ -72,7 +81,7 @@ enum CephTestPool {
 }
 
 /// The backends a run covers: all, minus Ceph on an explicit opt-out outside CI.
-let backends: [Backend] = CephTestPool.skipped ? [.memory] : Backend.allCases
+let backends: [Backend] = CephTestPool.skipped ? [.memory, .files] : Backend.allCases
 
 let second = StorageFixtures.second
 let minute = StorageFixtures.minute

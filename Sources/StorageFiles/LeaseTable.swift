@@ -1,0 +1,115 @@
+import Glibc
+import Storage
+
+/// Metric leases for processes on one host: a table of fixed 128-byte slots per
+/// sack (`leases/<sack>`), a metric's slot chosen by hash. A slot is read and
+/// written only under an open-file-description lock on its bytes, which the
+/// kernel releases if the process dies. A record (docs/storage-files.md):
+///
+///     version u8 = 1 | 7 bytes zero | metric id 32 bytes | token 32 bytes |
+///     expiry i64 LE (CLOCK_BOOTTIME ns) | boot id 16 bytes | 32 bytes zero
+///
+/// Expiry is on the boot clock, so wall-clock jumps do not matter; a record from
+/// an earlier boot (another boot id) is expired. Two metrics that share a slot
+/// exclude each other while one holds it: that only costs parallelism.
+final class LeaseTable: Sendable {
+    static let slotSize = 128
+    static let slotsPerSack = 4096
+    let directory: String
+
+    init(directory: String) { self.directory = directory }
+
+    struct Record {
+        var metric: String
+        var token: String
+        var expiry: Int64
+        var boot: [UInt8]
+    }
+
+    private func path(_ sack: Int) -> String { "\(directory)/\(sack)" }
+
+    /// FNV-1a of the id read backwards: independent of the sack hash.
+    private func slot(_ metric: MetricID) -> Int {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in metric.rawValue.utf8.reversed() {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return Int(hash % UInt64(Self.slotsPerSack))
+    }
+
+    /// Runs `body` with the metric's slot locked; `nil` if another process holds
+    /// the slot lock right now (it is mid-operation: treat as busy).
+    func withSlot<T>(_ metric: MetricID, sack: Int, _ body: (inout Record?) throws -> T) throws -> T? {
+        let file = path(sack)
+        let fd = try POSIX.open(file, O_RDWR | O_CREAT)
+        defer { close(fd) }
+        let offset = slot(metric) * Self.slotSize
+        var locked = false
+        for _ in 0..<200 {  // the holder's critical section is short: wait up to ~1 s
+            if try POSIX.tryLockRange(fd, start: offset, length: Self.slotSize) {
+                locked = true
+                break
+            }
+            usleep(5000)
+        }
+        guard locked else { return nil }
+        defer { POSIX.unlockRange(fd, start: offset, length: Self.slotSize) }
+        var bytes = [UInt8](repeating: 0, count: Self.slotSize)
+        let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Self.slotSize, off_t(offset)) }
+        var record: Record? = count == Self.slotSize && bytes[0] == 1 ? decode(bytes) : nil
+        let before = record.map(encode)
+        let result = try body(&record)
+        let after = record.map(encode) ?? [UInt8](repeating: 0, count: Self.slotSize)
+        if after != before {
+            let written = after.withUnsafeBytes { pwrite(fd, $0.baseAddress, Self.slotSize, off_t(offset)) }
+            guard written == Self.slotSize else { throw POSIX.error("pwrite", file) }
+        }
+        return result
+    }
+
+    /// Whether `record` is a live lease: unexpired, from this boot.
+    static func isLive(_ record: Record?) -> Bool {
+        guard let record else { return false }
+        return record.boot == bootID && record.expiry > bootClock()
+    }
+
+    private func decode(_ bytes: [UInt8]) -> Record {
+        Record(
+            metric: String(decoding: bytes[8..<40], as: UTF8.self),
+            token: String(decoding: bytes[40..<72], as: UTF8.self),
+            expiry: Int64(bitPattern: readUInt64(bytes, 72)), boot: Array(bytes[80..<96]))
+    }
+
+    private func encode(_ record: Record) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Self.slotSize)
+        bytes[0] = 1
+        bytes.replaceSubrange(8..<40, with: Array(record.metric.utf8.prefix(32)))
+        bytes.replaceSubrange(40..<72, with: Array(record.token.utf8.prefix(32)))
+        var expiry = [UInt8]()
+        appendUInt64(UInt64(bitPattern: record.expiry), to: &expiry)
+        bytes.replaceSubrange(72..<80, with: expiry)
+        bytes.replaceSubrange(80..<96, with: record.boot.prefix(16))
+        return bytes
+    }
+
+    /// This boot's id (/proc/sys/kernel/random/boot_id), 16 bytes.
+    static let bootID: [UInt8] = {
+        let text = (try? POSIX.readAll("/proc/sys/kernel/random/boot_id")).flatMap { $0 }.map {
+            String(decoding: $0, as: UTF8.self)
+        }
+        let hexDigits = Array((text ?? "").utf8.filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: "\n") })
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<min(16, hexDigits.count / 2) {
+            bytes[index] =
+                UInt8(String(decoding: hexDigits[(2 * index)..<(2 * index + 2)], as: UTF8.self), radix: 16) ?? 0
+        }
+        return bytes
+    }()
+
+    static func bootClock() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+}

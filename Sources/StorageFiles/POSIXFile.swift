@@ -1,0 +1,162 @@
+import Glibc
+import Storage
+
+/// The few POSIX file operations the file backend needs, each turning a failure
+/// into a `StorageError` that names the call and the path.
+enum POSIX {
+    static func error(_ call: String, _ path: String) -> StorageError {
+        .unavailable("\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))")
+    }
+
+    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            if errno != EINTR { throw error("open", path) }
+        }
+    }
+
+    /// Writes all of `bytes` at the current offset.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws {
+        var written = 0
+        try bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let result = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw error("write", path)
+                }
+                written += result
+            }
+        }
+    }
+
+    /// The whole file, or `nil` if it does not exist.
+    static func readAll(_ path: String) throws -> [UInt8]? {
+        let fd: Int32
+        do {
+            fd = try open(path, O_RDONLY)
+        } catch {
+            if errno == ENOENT { return nil }
+            throw error
+        }
+        defer { close(fd) }
+        return try readAll(fd: fd, path)
+    }
+
+    static func readAll(fd: Int32, _ path: String, from offset: Int = 0) throws -> [UInt8] {
+        var result = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var position = offset
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress, $0.count, off_t(position)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw error("read", path)
+            }
+            if count == 0 { return result }
+            result += chunk[0..<count]
+            position += count
+        }
+    }
+
+    static func fsync(_ fd: Int32, _ path: String) throws {
+        guard Glibc.fsync(fd) == 0 else { throw error("fsync", path) }
+    }
+
+    /// Makes a directory entry change (create, rename, unlink) durable.
+    static func syncDirectory(_ path: String) throws {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try fsync(fd, path)
+    }
+
+    /// Writes a file so that, whatever happens, `path` holds either its old
+    /// content or all of the new one: a temporary file, fsync, rename, fsync of
+    /// the directory.
+    static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws {
+        let directory = String(path[..<path.lastIndex(of: "/")!])
+        let temporary = "\(path).tmp.\(getpid())"
+        let fd = try open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try writeAll(fd, bytes, temporary)
+            try fsync(fd, temporary)
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let failure = error("rename", path)
+            unlink(temporary)
+            throw failure
+        }
+        try syncDirectory(directory)
+    }
+
+    static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw error("mkdir", prefix) }
+        }
+    }
+
+    /// Entries of a directory (not "." or ".."), or none if it does not exist.
+    static func list(_ path: String) throws -> [String] {
+        guard let directory = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw error("opendir", path)
+        }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Modification time in nanoseconds since the epoch, or nil if absent.
+    static func modificationTime(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+    }
+
+    /// Whether the open file still has a name (it was not unlinked or replaced).
+    static func isLinked(_ fd: Int32) -> Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_nlink > 0
+    }
+
+    // Open-file-description locks (Linux): owned by the open file, not the process,
+    // so two descriptors in one process exclude each other too, and released by
+    // the kernel when the process dies.
+    static let F_OFD_SETLK: Int32 = 37
+
+    /// Tries to lock bytes `[start, start + length)` for writing; false if another holds them.
+    static func tryLockRange(_ fd: Int32, start: Int, length: Int) throws -> Bool {
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = off_t(start)
+        lock.l_len = off_t(length)
+        lock.l_pid = 0
+        if fcntl(fd, F_OFD_SETLK, &lock) == 0 { return true }
+        if errno == EAGAIN || errno == EACCES { return false }
+        throw error("fcntl(F_OFD_SETLK)", "fd \(fd)")
+    }
+
+    static func unlockRange(_ fd: Int32, start: Int, length: Int) {
+        var lock = flock()
+        lock.l_type = Int16(F_UNLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = off_t(start)
+        lock.l_len = off_t(length)
+        _ = fcntl(fd, F_OFD_SETLK, &lock)
+    }
+}

@@ -1,0 +1,158 @@
+import Glibc
+import Storage
+import Timeseries
+
+/// A metric's pending measures: one append-only file per metric with pending
+/// batches, in its sack's directory. Its existence is the sack index entry.
+///
+///     header:  "OZIN" | version u8 = 1 | generation u64 LE          (13 bytes)
+///     frame:   "OZBF" | payload length u32 LE | CRC-32C of payload u32 LE | payload
+///     payload: 16-byte measure records
+///
+/// A batch is one frame, appended and fdatasync'd (and the directory fsync'd when
+/// the file was created) before the append returns. A frame cut short by a crash
+/// fails its checksum and is skipped; the reader resynchronises on the next magic.
+enum PendingFile {
+    static let header: [UInt8] = Array("OZIN".utf8) + [1]
+    static let headerSize = 13
+    static let frameMagic: [UInt8] = Array("OZBF".utf8)
+
+    /// Appends one batch. The file lock (flock) excludes a concurrent rewrite; a
+    /// file replaced or removed while we waited for the lock is reopened.
+    static func append(_ measures: [Measure], to path: String, directory: String) throws {
+        let payload = MeasureRecords.encode(measures)
+        var frame = frameMagic
+        appendUInt32(UInt32(payload.count), to: &frame)
+        appendUInt32(CRC32C.checksum(payload), to: &frame)
+        frame += payload
+        while true {
+            var created = false
+            var fd = try? POSIX.open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL)
+            if fd != nil {
+                created = true
+            } else {
+                fd = try POSIX.open(path, O_WRONLY | O_APPEND)
+            }
+            let descriptor = fd!
+            defer { close(descriptor) }
+            guard flock(descriptor, LOCK_EX) == 0 else { throw POSIX.error("flock", path) }
+            guard POSIX.isLinked(descriptor) else { continue }  // removed while we waited
+            var bytes = frame
+            if created {
+                var generation = [UInt8]()
+                var random = SystemRandomNumberGenerator()
+                appendUInt64(random.next(), to: &generation)
+                bytes = header + generation + frame
+            } else if fileSize(descriptor) < UInt64(headerSize) {
+                // A creator died before writing the header: write it now.
+                var generation = [UInt8]()
+                var random = SystemRandomNumberGenerator()
+                appendUInt64(random.next(), to: &generation)
+                guard ftruncate(descriptor, 0) == 0 else { throw POSIX.error("ftruncate", path) }
+                bytes = header + generation + frame
+            }
+            try POSIX.writeAll(descriptor, bytes, path)
+            guard fdatasync(descriptor) == 0 else { throw POSIX.error("fdatasync", path) }
+            if created { try POSIX.syncDirectory(directory) }
+            return
+        }
+    }
+
+    struct Contents {
+        let generation: UInt64
+        /// (end offset of the frame, measures) for each whole frame after `from`.
+        let frames: [(end: Int, measures: [Measure])]
+        let size: Int
+    }
+
+    /// Reads the whole frames after byte `from` (0: from the start).
+    static func read(_ path: String, from: Int) throws -> Contents? {
+        guard let bytes = try POSIX.readAll(path) else { return nil }
+        guard bytes.count >= headerSize, Array(bytes[0..<5]) == header else {
+            return Contents(generation: 0, frames: [], size: bytes.count)
+        }
+        let generation = readUInt64(bytes, 5)
+        var frames: [(end: Int, measures: [Measure])] = []
+        var position = max(from, headerSize)
+        while position + 12 <= bytes.count {
+            guard Array(bytes[position..<(position + 4)]) == frameMagic else {
+                position += 1  // resynchronise after a torn frame
+                continue
+            }
+            let length = Int(readUInt32(bytes, position + 4))
+            let crc = readUInt32(bytes, position + 8)
+            let end = position + 12 + length
+            guard length % MeasureRecords.recordSize == 0, end <= bytes.count,
+                CRC32C.checksum(Array(bytes[(position + 12)..<end])) == crc,
+                let measures = MeasureRecords.decode(bytes[(position + 12)..<end])
+            else {
+                position += 1
+                continue
+            }
+            frames.append((end, measures))
+            position = end
+        }
+        return Contents(generation: generation, frames: frames, size: bytes.count)
+    }
+
+    /// Removes the bytes up to `consumed` of generation `generation`: the file goes
+    /// if nothing follows, else the rest is rewritten (atomically) under a new
+    /// generation. Appenders wait on the lock and reopen.
+    static func removeConsumed(_ path: String, generation: UInt64, consumed: Int) throws {
+        let fd: Int32
+        do {
+            fd = try POSIX.open(path, O_RDWR)
+        } catch {
+            if errno == ENOENT { return }
+            throw error
+        }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX) == 0 else { throw POSIX.error("flock", path) }
+        guard POSIX.isLinked(fd) else { return }
+        let bytes = try POSIX.readAll(fd: fd, path)
+        guard bytes.count >= headerSize, readUInt64(bytes, 5) == generation else { return }
+        let directory = String(path[..<path.lastIndex(of: "/")!])
+        if consumed >= bytes.count {
+            guard unlink(path) == 0 else { throw POSIX.error("unlink", path) }
+            try POSIX.syncDirectory(directory)
+        } else {
+            var rest = header
+            var random = SystemRandomNumberGenerator()
+            appendUInt64(random.next(), to: &rest)
+            rest += bytes[consumed...]
+            try POSIX.replaceAtomically(path, with: rest)
+        }
+    }
+
+    /// Removes a file that holds no whole frame (an ingest died before writing one).
+    static func removeIfEmpty(_ path: String) throws {
+        guard let contents = try read(path, from: 0), contents.frames.isEmpty else { return }
+        let fd = try POSIX.open(path, O_RDWR)
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX) == 0, POSIX.isLinked(fd) else { return }
+        guard let again = try read(path, from: 0), again.frames.isEmpty else { return }
+        unlink(path)
+        try POSIX.syncDirectory(String(path[..<path.lastIndex(of: "/")!]))
+    }
+
+    private static func fileSize(_ fd: Int32) -> UInt64 {
+        var info = stat()
+        return fstat(fd, &info) == 0 ? UInt64(info.st_size) : 0
+    }
+}
+
+func appendUInt32(_ value: UInt32, to bytes: inout [UInt8]) {
+    for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+}
+
+func appendUInt64(_ value: UInt64, to bytes: inout [UInt8]) {
+    for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+}
+
+func readUInt32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+    (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + $1]) << UInt32(8 * $1) }
+}
+
+func readUInt64(_ bytes: [UInt8], _ at: Int) -> UInt64 {
+    (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << UInt64(8 * $1) }
+}
