@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "OrzoTestSupport", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
         .executableTarget(
             name: "orzo-storage-harness",
-            dependencies: ["OrzoTestSupport", "Storage", "StorageCeph", "Rados", "Timeseries"],
+            dependencies: ["OrzoTestSupport", "Storage", "StorageCeph", "StorageFiles", "Rados", "Timeseries"],
             swiftSettings: strictSettings),
 
         // Benchmarks of the engine: swift run -c release orzo-bench

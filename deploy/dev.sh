@@ -92,6 +92,7 @@ cmd_test() {
     local status=${PIPESTATUS[0]}
     summarize "$results"
     rm -f "$results"
+    rm -rf /tmp/orzo-storage-tests
     [ "$status" -eq 0 ] || exit "$status"
     stop_ceph
     trap - EXIT

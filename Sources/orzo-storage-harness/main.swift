@@ -3,6 +3,7 @@
 // processes (docs/storage-ceph.md, "Crash analysis").
 //
 //   orzo-storage-harness --ceph-conf CONF --pool P --namespace NS <command> ...
+//   orzo-storage-harness --data-dir DIR <command> ...
 //
 //   ingest METRIC FROM COUNT   append fixture measures FROM..<FROM+COUNT
 //   process METRIC             run processing cycles until the metric is idle
@@ -15,6 +16,7 @@ import OrzoTestSupport
 import Rados
 import Storage
 import StorageCeph
+import StorageFiles
 import Timeseries
 
 func fail(_ message: String) -> Never {
@@ -34,12 +36,19 @@ let pool = option("--pool") ?? "orzo-test-storage"
 let namespace = option("--namespace")
 let leaseMilliseconds = Int(option("--lease-ms") ?? "1000")!
 let pidFile = option("--pid-file")
-guard let conf, let namespace else { fail("--ceph-conf and --namespace are required") }
+let dataDirectory = option("--data-dir")
 guard arguments.count >= 2, let metric = MetricID(arguments[1]) else { fail("usage: COMMAND METRIC ...") }
 
-let cluster = try await RadosCluster.connect(RadosConfiguration(configurationFile: conf))
-let io = try cluster.ioContext(pool: pool, namespace: namespace)
-let storage = try await CephStorage.open(io: io, defaultSackCount: 4, idleGrace: .zero)
+let storage: any MetricStorage
+if let dataDirectory {
+    storage = try FileStorage(root: dataDirectory, defaultSackCount: 4)
+} else if let conf, let namespace {
+    let cluster = try await RadosCluster.connect(RadosConfiguration(configurationFile: conf))
+    let io = try cluster.ioContext(pool: pool, namespace: namespace)
+    storage = try await CephStorage.open(io: io, defaultSackCount: 4, idleGrace: .zero)
+} else {
+    fail("give --data-dir, or --ceph-conf and --namespace")
+}
 let lease = Duration.milliseconds(leaseMilliseconds)
 
 switch arguments[0] {
@@ -62,9 +71,9 @@ case "process":
         }
     }
 case "hold":
-    // A process group of its own: a stopped process in an orphaned group gets
-    // SIGHUP and SIGCONT from the kernel whenever a group member exits, which would
-    // resume it early when sibling harness processes exit.
+    // A process group of its own, so that no job-control signal aimed at the
+    // test's group (the kernel's SIGHUP and SIGCONT to an orphaned group with a
+    // stopped member) can resume it before the test does.
     setpgid(0, 0)
     guard let held = try await storage.acquireLease(metric, duration: lease) else { fail("lease busy") }
     let aggregations = StorageFixtures.policy.aggregations.map(AggregationKey.init)
@@ -73,7 +82,9 @@ case "hold":
     if let pidFile {
         _ = FileManager.default.createFile(atPath: pidFile, contents: Data("\(getpid())\n".utf8))
     }
-    kill(getpid(), SIGSTOP)  // paused here, past the lease, until the test sends SIGCONT
+    // raise() signals this very thread, so it stops before running another line;
+    // kill(getpid()) may let it run on a few milliseconds until the group stop lands.
+    raise(SIGSTOP)  // paused here, past the lease, until the test sends SIGCONT
     let result = MetricProcessor.process(
         raw: RawBuffer(series: snapshot.raw, policy: StorageFixtures.policy), received: snapshot.pending.measures,
         policy: StorageFixtures.policy)

@@ -2,6 +2,7 @@ import Foundation
 import OrzoTestSupport
 import Storage
 import StorageCeph
+import StorageFiles
 import Testing
 import Timeseries
 
@@ -9,13 +10,13 @@ import Timeseries
 /// each step of a cycle, an ingest killed halfway, and a lease holder paused
 /// with SIGSTOP past its lease. The harness is `orzo-storage-harness`, built
 /// with the tests (`swift build --build-tests`).
-@Suite("Crash safety and leases across processes (real Ceph)", .enabled(if: !CephTestPool.skipped))
+@Suite("Crash safety and leases across processes (files and real Ceph)")
 struct CrashTests {
     @Test(
         "a worker killed at any step of a cycle loses nothing: the next run ends as an uninterrupted one",
-        arguments: [Failpoint.afterLease, .afterLoad, .beforeCommit, .afterCommit])
-    func killedWorker(failpoint: Failpoint) async throws {
-        let (storage, namespace) = try await CephTestPool.storageAndNamespace()
+        arguments: processBackends, [Failpoint.afterLease, .afterLoad, .beforeCommit, .afterCommit])
+    func killedWorker(backend: Backend, failpoint: Failpoint) async throws {
+        let (storage, namespace) = try await Harness.store(backend)
         let metric = MetricID.random()
         let first = StorageFixtures.measures(0..<300)
         let second = StorageFixtures.measures(300..<600)
@@ -38,7 +39,8 @@ struct CrashTests {
 
     @Test("an ingest killed after marking its sack strands nothing, and its retry is processed")
     func killedIngest() async throws {
-        let (storage, namespace) = try await CephTestPool.storageAndNamespace()
+        guard processBackends.contains(.ceph) else { return }  // a file ingest is one step: nothing between
+        let (storage, namespace) = try await Harness.store(.ceph)
         let metric = MetricID.random()
         let killed = try await Harness.run(
             ["ingest", metric.rawValue, "0", "100"], namespace: namespace, failpoint: .afterAppendMark)
@@ -58,9 +60,9 @@ struct CrashTests {
         #expect(try await storage.counters(metric).measuresProcessed == 100)
     }
 
-    @Test("a holder paused past its lease resumes and none of its writes land")
-    func pausedHolder() async throws {
-        let (storage, namespace) = try await CephTestPool.storageAndNamespace()
+    @Test("a holder paused past its lease resumes and none of its writes land", arguments: processBackends)
+    func pausedHolder(backend: Backend) async throws {
+        let (storage, namespace) = try await Harness.store(backend)
         let metric = MetricID.random()
         let batch = StorageFixtures.measures(0..<200)
         try await storage.appendMeasures([metric: batch])
@@ -111,13 +113,30 @@ enum Harness {
             "orzo-storage-harness")
     }
 
+    /// A fresh store, and how the harness reaches it: a Ceph namespace, or a
+    /// directory (passed as "dir:<path>").
+    static func store(_ backend: Backend) async throws -> (any MetricStorage, String) {
+        switch backend {
+        case .ceph:
+            let (storage, namespace) = try await CephTestPool.storageAndNamespace()
+            return (storage, namespace)
+        default:
+            let directory = temporaryDirectory()
+            return (try FileStorage(root: directory, defaultSackCount: 4), "dir:" + directory)
+        }
+    }
+
     static func start(_ arguments: [String], namespace: String, failpoint: Failpoint? = nil) throws -> Process {
-        guard let conf = CephTestPool.environment("ORZO_TEST_CEPH_CONF") else { throw CephTestPool.Missing() }
+        let location: [String]
+        if namespace.hasPrefix("dir:") {
+            location = ["--data-dir", String(namespace.dropFirst(4))]
+        } else {
+            guard let conf = CephTestPool.environment("ORZO_TEST_CEPH_CONF") else { throw CephTestPool.Missing() }
+            location = ["--ceph-conf", conf, "--pool", CephTestPool.pool, "--namespace", namespace]
+        }
         let process = Process()
         process.executableURL = executable
-        process.arguments =
-            ["--ceph-conf", conf, "--pool", CephTestPool.pool, "--namespace", namespace, "--lease-ms", "1000"]
-            + arguments
+        process.arguments = location + ["--lease-ms", "1000"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["ORZO_FAILPOINT"] = failpoint?.rawValue
         process.environment = environment
@@ -151,3 +170,6 @@ enum Harness {
         return stat[stat.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
     }
 }
+
+/// The backends that live outside one process, so real processes can share them.
+let processBackends: [Backend] = backends.filter { $0 != .memory }
