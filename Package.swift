@@ -24,7 +24,8 @@ let package = Package(
         .library(name: "StorageFiles", targets: ["StorageFiles"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C libraries, linked directly: librados-dev ships no pkg-config file, and
@@ -56,7 +57,10 @@ let package = Package(
         .target(name: "StorageCeph", dependencies: ["Storage", "Rados", "Timeseries"], swiftSettings: strictSettings),
 
         // The file backend, the embedded default.
-        .target(name: "StorageFiles", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
+        .target(
+            name: "StorageFiles",
+            dependencies: ["Storage", "Timeseries", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings),
 
         // Shared by the storage tests and the process they start and kill.
         .target(name: "OrzoTestSupport", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),

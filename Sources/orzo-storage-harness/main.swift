@@ -9,6 +9,8 @@
 //   process METRIC             run processing cycles until the metric is idle
 //   hold METRIC                take the lease, load, stop itself (SIGSTOP), then
 //                              on SIGCONT try to commit; exit 3 if the lease was lost
+//   create-metric NAME         create a metric in the indexer (SQLite in --data-dir,
+//                              or RADOS); print "created ID" or "conflict"
 //
 // ORZO_FAILPOINT=<name> kills the process with SIGKILL at that point.
 import Foundation
@@ -37,7 +39,27 @@ let namespace = option("--namespace")
 let leaseMilliseconds = Int(option("--lease-ms") ?? "1000")!
 let pidFile = option("--pid-file")
 let dataDirectory = option("--data-dir")
-guard arguments.count >= 2, let metric = MetricID(arguments[1]) else { fail("usage: COMMAND METRIC ...") }
+guard arguments.count >= 2 else { fail("usage: COMMAND ARGUMENT ...") }
+
+if arguments[0] == "create-metric" {
+    let indexer: any Indexer
+    if let dataDirectory {
+        indexer = try SQLiteIndexer(path: dataDirectory + "/index.sqlite")
+    } else if let conf, let namespace {
+        let cluster = try await RadosCluster.connect(RadosConfiguration(configurationFile: conf))
+        indexer = RadosIndexer(io: try cluster.ioContext(pool: pool, namespace: namespace))
+    } else {
+        fail("give --data-dir, or --ceph-conf and --namespace")
+    }
+    do {
+        let record = try await indexer.createMetric(name: arguments[1], archivePolicyName: "low", unit: nil)
+        print("created \(record.id)")
+    } catch IndexerError.conflict {
+        print("conflict")
+    }
+    exit(0)
+}
+guard let metric = MetricID(arguments[1]) else { fail("usage: COMMAND METRIC ...") }
 
 let storage: any MetricStorage
 if let dataDirectory {

@@ -149,3 +149,28 @@ struct CompoundOperationTests {
         try await io.remove(name)
     }
 }
+
+@Suite("librados: omap_cmp on a missing key (real Ceph)", .enabled(if: CephTestCluster.isEnabled))
+struct OmapMissingKeyTests {
+    @Test("omap_cmp compares a missing key as an empty value: 'create if absent' in one operation")
+    func missingKey() async throws {
+        let io = try await CephTestCluster.ioContext()
+        let name = CephTestCluster.uniqueName("omap-missing")
+        try await io.setOmap(name, ["present": Array("1")])
+        var equalEmpty = RadosWriteOperation()
+        equalEmpty.compareOmap("absent", .equal, [])
+        equalEmpty.setOmap(["created": Array("yes")])
+        try await io.operate(equalEmpty, on: name)
+        #expect(try await io.omapValues(name, forKeys: ["created"]) == ["created": Array("yes")])
+        // The same guard on a present, non-empty key is refused: exactly one creator wins.
+        var again = RadosWriteOperation()
+        again.compareOmap("present", .equal, [])
+        again.setOmap(["present": Array("2")])
+        await expectRadosError(.canceled) { try await io.operate(again, on: name) }
+        var equalValue = RadosWriteOperation()
+        equalValue.compareOmap("absent", .equal, Array("x"))
+        equalValue.setOmap(["never": Array("no")])
+        await expectRadosError(.canceled) { try await io.operate(equalValue, on: name) }
+        try await io.remove(name)
+    }
+}

@@ -126,7 +126,9 @@ enum Harness {
         }
     }
 
-    static func start(_ arguments: [String], namespace: String, failpoint: Failpoint? = nil) throws -> Process {
+    static func start(
+        _ arguments: [String], namespace: String, failpoint: Failpoint? = nil, output: Pipe? = nil
+    ) throws -> Process {
         let location: [String]
         if namespace.hasPrefix("dir:") {
             location = ["--data-dir", String(namespace.dropFirst(4))]
@@ -140,9 +142,16 @@ enum Harness {
         var environment = ProcessInfo.processInfo.environment
         environment["ORZO_FAILPOINT"] = failpoint?.rawValue
         process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = output ?? FileHandle.nullDevice
         try process.run()
         return process
+    }
+
+    /// Starts the harness with its standard output on a pipe.
+    static func startCapturing(_ arguments: [String], namespace: String) throws -> (Process, Pipe) {
+        let pipe = Pipe()
+        let process = try start(arguments, namespace: namespace, output: pipe)
+        return (process, pipe)
     }
 
     static func wait(_ process: Process) async -> Exit {

@@ -1,0 +1,181 @@
+import Foundation
+import GRDB
+import Storage
+import Timeseries
+
+/// The indexer of the embedded default: one SQLite database (WAL mode), shared
+/// safely by the processes of one host. Every write is one IMMEDIATE
+/// transaction; a busy timeout makes writers wait for each other instead of
+/// failing. The schema is created with IF NOT EXISTS statements inside a write
+/// transaction, so two processes opening a new database at once cannot both
+/// apply it (GRDB's migrator reads its table outside a transaction).
+public final class SQLiteIndexer: Indexer {
+    private let pool: DatabasePool
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.write { db in
+                try db.execute(
+                    sql: """
+                        CREATE TABLE IF NOT EXISTS archive_policy (name TEXT PRIMARY KEY, document BLOB NOT NULL);
+                        CREATE TABLE IF NOT EXISTS archive_policy_rule (
+                            name TEXT PRIMARY KEY, archive_policy_name TEXT NOT NULL, document BLOB NOT NULL);
+                        CREATE TABLE IF NOT EXISTS metric (
+                            name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, archive_policy_name TEXT NOT NULL,
+                            document BLOB NOT NULL);
+                        """)
+            }
+        } catch {
+            throw IndexerError.unavailable("SQLite indexer at \(path): \(error)")
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as IndexerError {
+            throw error
+        } catch {
+            throw IndexerError.unavailable("SQLite: \(error)")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as IndexerError {
+            throw error
+        } catch {
+            throw IndexerError.unavailable("SQLite: \(error)")
+        }
+    }
+
+    public func createArchivePolicy(_ policy: ArchivePolicy) async throws {
+        let document = IndexerCoding.encode(policy)
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO archive_policy (name, document) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+                arguments: [policy.name, Data(document)])
+            if db.changesCount == 0 { throw IndexerError.conflict("Archive policy \(policy.name) already exists") }
+        }
+    }
+
+    public func archivePolicy(named name: String) async throws -> ArchivePolicy? {
+        let data = try await read { db in
+            try Data.fetchOne(db, sql: "SELECT document FROM archive_policy WHERE name = ?", arguments: [name])
+        }
+        return try data.map { try IndexerCoding.decodePolicy(Array($0)) }
+    }
+
+    public func archivePolicies() async throws -> [ArchivePolicy] {
+        let documents = try await read { db in
+            try Data.fetchAll(db, sql: "SELECT document FROM archive_policy ORDER BY name")
+        }
+        return try documents.map { try IndexerCoding.decodePolicy(Array($0)) }
+    }
+
+    public func deleteArchivePolicy(named name: String) async throws {
+        try await write { db in
+            let uses =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM metric WHERE archive_policy_name = ?", arguments: [name])!
+                + Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM archive_policy_rule WHERE archive_policy_name = ?", arguments: [name]
+                )!
+            guard uses == 0 else { throw IndexerError.inUse("Archive policy \(name) is still in use") }
+            try db.execute(sql: "DELETE FROM archive_policy WHERE name = ?", arguments: [name])
+            if db.changesCount == 0 { throw IndexerError.notFound("Archive policy \(name) does not exist") }
+        }
+    }
+
+    public func createRule(_ rule: ArchivePolicyRule) async throws {
+        let document = IndexerCoding.encode(rule)
+        try await write { db in
+            guard
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM archive_policy WHERE name = ?", arguments: [rule.archivePolicyName]) != nil
+            else { throw IndexerError.notFound("Archive policy \(rule.archivePolicyName) does not exist") }
+            try db.execute(
+                sql: """
+                    INSERT INTO archive_policy_rule (name, archive_policy_name, document) VALUES (?, ?, ?)
+                    ON CONFLICT(name) DO NOTHING
+                    """,
+                arguments: [rule.name, rule.archivePolicyName, Data(document)])
+            if db.changesCount == 0 { throw IndexerError.conflict("Archive policy rule \(rule.name) already exists") }
+        }
+    }
+
+    public func rules() async throws -> [ArchivePolicyRule] {
+        let documents = try await read { db in
+            try Data.fetchAll(db, sql: "SELECT document FROM archive_policy_rule ORDER BY name")
+        }
+        return try documents.map { try IndexerCoding.decodeRule(Array($0)) }
+    }
+
+    public func deleteRule(named name: String) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM archive_policy_rule WHERE name = ?", arguments: [name])
+            if db.changesCount == 0 { throw IndexerError.notFound("Archive policy rule \(name) does not exist") }
+        }
+    }
+
+    public func createMetric(name: String, archivePolicyName: String, unit: String?) async throws -> MetricRecord {
+        let record = MetricRecord(
+            id: .random(), name: name, archivePolicyName: archivePolicyName, unit: unit,
+            createdAt: wallClockNanoseconds())
+        let document = IndexerCoding.encode(record)
+        return try await write { db in
+            guard
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM archive_policy WHERE name = ?", arguments: [archivePolicyName]) != nil
+            else { throw IndexerError.notFound("Archive policy \(archivePolicyName) does not exist") }
+            try db.execute(
+                sql: """
+                    INSERT INTO metric (name, id, archive_policy_name, document) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(name) DO NOTHING
+                    """,
+                arguments: [name, record.id.rawValue, archivePolicyName, Data(document)])
+            if db.changesCount == 0 { throw IndexerError.conflict("Metric \(name) already exists") }
+            return record
+        }
+    }
+
+    public func metric(named name: String) async throws -> MetricRecord? {
+        let data = try await read { db in
+            try Data.fetchOne(db, sql: "SELECT document FROM metric WHERE name = ?", arguments: [name])
+        }
+        return try data.map { try IndexerCoding.decodeMetric(Array($0)) }
+    }
+
+    public func metric(id: MetricID) async throws -> MetricRecord? {
+        let data = try await read { db in
+            try Data.fetchOne(db, sql: "SELECT document FROM metric WHERE id = ?", arguments: [id.rawValue])
+        }
+        return try data.map { try IndexerCoding.decodeMetric(Array($0)) }
+    }
+
+    public func metrics(prefix: String, after marker: String?, limit: Int) async throws -> [MetricRecord] {
+        let documents = try await read { db in
+            try Data.fetchAll(
+                db,
+                sql: """
+                    SELECT document FROM metric WHERE substr(name, 1, ?) = ? AND name > ? ORDER BY name LIMIT ?
+                    """,
+                arguments: [prefix.count, prefix, marker ?? "", limit])
+        }
+        return try documents.map { try IndexerCoding.decodeMetric(Array($0)) }
+    }
+
+    public func deleteMetric(named name: String) async throws -> MetricRecord {
+        let data = try await write { db -> Data in
+            guard let data = try Data.fetchOne(db, sql: "SELECT document FROM metric WHERE name = ?", arguments: [name])
+            else { throw IndexerError.notFound("Metric \(name) does not exist") }
+            try db.execute(sql: "DELETE FROM metric WHERE name = ?", arguments: [name])
+            return data
+        }
+        return try IndexerCoding.decodeMetric(Array(data))
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Storage
+import StorageCeph
+import StorageFiles
+import Testing
+import Timeseries
+
+/// The indexers the suite runs on.
+enum IndexerBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case memory, sqlite, rados
+    var testDescription: String { rawValue }
+
+    /// A fresh indexer, and how a harness process reaches it ("dir:<path>" or a namespace).
+    func make() async throws -> (any Indexer, String?) {
+        switch self {
+        case .memory: return (MemoryIndexer(), nil)
+        case .sqlite:
+            let directory = temporaryDirectory()
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            return (try SQLiteIndexer(path: directory + "/index.sqlite"), "dir:" + directory)
+        case .rados:
+            let (storage, namespace) = try await CephTestPool.storageAndNamespace()
+            return (RadosIndexer(io: storage.io), namespace)
+        }
+    }
+}
+
+let indexerBackends: [IndexerBackend] = CephTestPool.skipped ? [.memory, .sqlite] : IndexerBackend.allCases
+
+@Suite("Indexer conformance")
+struct IndexerTests {
+    @Test("archive policies: create, conflict, read back, delete unless in use", arguments: indexerBackends)
+    func policies(backend: IndexerBackend) async throws {
+        let (indexer, _) = try await backend.make()
+        try await indexer.installDefaults()
+        #expect(try await indexer.archivePolicies().map(\.name) == ["bool", "high", "low", "medium"])
+        #expect(
+            try await indexer.archivePolicy(named: "medium") == ArchivePolicy.defaults.first { $0.name == "medium" })
+        await #expect(throws: IndexerError.self) { try await indexer.createArchivePolicy(ArchivePolicy.defaults[0]) }
+        await #expect(throws: IndexerError.inUse("Archive policy low is still in use")) {
+            try await indexer.deleteArchivePolicy(named: "low")  // the default rule uses it
+        }
+        try await indexer.deleteArchivePolicy(named: "bool")
+        #expect(try await indexer.archivePolicy(named: "bool") == nil)
+        await #expect(throws: IndexerError.self) { try await indexer.deleteArchivePolicy(named: "bool") }
+    }
+
+    @Test("rules: create, list, match, delete", arguments: indexerBackends)
+    func rules(backend: IndexerBackend) async throws {
+        let (indexer, _) = try await backend.make()
+        try await indexer.installDefaults()
+        try await indexer.createRule(
+            try ArchivePolicyRule(name: "disk", metricPattern: "disk.*", archivePolicyName: "medium"))
+        await #expect(throws: IndexerError.self) {
+            try await indexer.createRule(
+                try ArchivePolicyRule(name: "x", metricPattern: "x*", archivePolicyName: "nope"))
+        }
+        #expect(try await indexer.rules().map(\.name) == ["default", "disk"])
+        #expect(try await indexer.ensureMetric(named: "disk.used").archivePolicyName == "medium")
+        #expect(try await indexer.ensureMetric(named: "cpu").archivePolicyName == "low")
+        try await indexer.deleteRule(named: "disk")
+        #expect(try await indexer.rules().map(\.name) == ["default"])
+    }
+
+    @Test(
+        "metrics: create, conflict, look up by name and id, list by prefix with paging, delete",
+        arguments: indexerBackends)
+    func metrics(backend: IndexerBackend) async throws {
+        let (indexer, _) = try await backend.make()
+        try await indexer.installDefaults()
+        var created: [MetricRecord] = []
+        for index in 0..<25 {
+            created.append(
+                try await indexer.createMetric(
+                    name: "web-\(index < 10 ? "0" : "")\(index).cpu", archivePolicyName: "low", unit: "%"))
+        }
+        _ = try await indexer.createMetric(name: "db.cpu", archivePolicyName: "high", unit: nil)
+        await #expect(throws: IndexerError.conflict("Metric db.cpu already exists")) {
+            _ = try await indexer.createMetric(name: "db.cpu", archivePolicyName: "low", unit: nil)
+        }
+        await #expect(throws: IndexerError.self) {
+            _ = try await indexer.createMetric(name: "x", archivePolicyName: "missing", unit: nil)
+        }
+        #expect(try await indexer.metric(named: "web-03.cpu") == created[3])
+        #expect(try await indexer.metric(id: created[7].id) == created[7])
+        let first = try await indexer.metrics(prefix: "web-", after: nil, limit: 10)
+        #expect(first.map(\.name) == created.prefix(10).map(\.name))
+        let second = try await indexer.metrics(prefix: "web-", after: first.last!.name, limit: 10)
+        #expect(second.map(\.name) == created[10..<20].map(\.name))
+        #expect(try await indexer.metrics(prefix: "", after: nil, limit: 100).count == 26)
+        #expect(try await indexer.deleteMetric(named: "db.cpu").archivePolicyName == "high")
+        #expect(try await indexer.metric(named: "db.cpu") == nil)
+        await #expect(throws: IndexerError.self) { _ = try await indexer.deleteMetric(named: "db.cpu") }
+    }
+
+    @Test(
+        "two processes creating the same metric: exactly one wins, the other sees it",
+        arguments: indexerBackends.filter { $0 != .memory })
+    func concurrentCreation(backend: IndexerBackend) async throws {
+        let (indexer, location) = try await backend.make()
+        try await indexer.installDefaults()
+        for round in 0..<5 {
+            let name = "race-\(round)"
+            let processes = try (0..<2).map { _ in
+                try Harness.startCapturing(["create-metric", name], namespace: location!)
+            }
+            var outputs: [String] = []
+            for (process, pipe) in processes {
+                _ = await Harness.wait(process)
+                outputs.append(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            }
+            let winners = outputs.filter { $0.hasPrefix("created ") }
+            #expect(winners.count == 1, "round \(round): \(outputs)")
+            #expect(outputs.filter { $0.hasPrefix("conflict") }.count == 1, "round \(round): \(outputs)")
+            let stored = try #require(try await indexer.metric(named: name))
+            #expect(winners.first?.contains(stored.id.rawValue) == true)
+            #expect(try await indexer.metric(id: stored.id) == stored)
+        }
+    }
+}
