@@ -72,6 +72,12 @@ let package = Package(
         // Benchmarks of the engine: swift run -c release orzo-bench
         .executableTarget(name: "orzo-bench", dependencies: ["Timeseries"], swiftSettings: strictSettings),
 
+        // Storage benchmarks: swift run -c release orzo-storage-bench --data-dir DIR | --ceph-conf CONF
+        .executableTarget(
+            name: "orzo-storage-bench",
+            dependencies: ["OrzoTestSupport", "Storage", "StorageCeph", "StorageFiles", "Rados", "Timeseries"],
+            swiftSettings: strictSettings),
+
         .testTarget(name: "RadosTests", dependencies: ["Rados"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
         .testTarget(
