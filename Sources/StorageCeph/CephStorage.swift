@@ -91,6 +91,42 @@ public final class CephStorage: MetricStorage {
         return CephStorage(io: io, sackCount: count, idleGrace: idleGrace)
     }
 
+    /// Changes the pool's sack count and moves every sack entry to the sack its
+    /// metric hashes to under the new count (marks are kept). An offline
+    /// operation: stop ingest and workers first, and reopen afterwards, because
+    /// processes read the count when they open the pool. Returns the new store.
+    public func changeSackCount(to newCount: Int) async throws -> CephStorage {
+        precondition(newCount > 0)
+        var moved: [Int: [String: [UInt8]]] = [:]
+        for sack in 0..<sackCount {
+            for entry in try await metricsWithPendingMeasures(inSack: sack) {
+                moved[entry.metric.sack(of: newCount), default: [:]][entry.metric.rawValue] =
+                    Array(padded(UInt64(bitPattern: entry.markedAt)).utf8)
+            }
+        }
+        // Add to the new sacks first, then drop the old: a crash in between leaves
+        // duplicates (harmless: a worker processes the metric once per listing).
+        for (sack, entries) in moved {
+            var op = RadosWriteOperation()
+            op.setOmap(entries)
+            try await operate(op, on: Self.sackObject(sack))
+        }
+        for sack in 0..<sackCount {
+            let keep = Set((moved[sack] ?? [:]).keys)
+            let stale = try await metricsWithPendingMeasures(inSack: sack).map(\.metric.rawValue).filter {
+                !keep.contains($0)
+            }
+            guard !stale.isEmpty else { continue }
+            var op = RadosWriteOperation()
+            op.removeOmapKeys(stale)
+            try await operate(op, on: Self.sackObject(sack))
+        }
+        var config = RadosWriteOperation()
+        config.setOmap(["sacks": Array(String(newCount).utf8)])
+        try await operate(config, on: Self.configObject)
+        return CephStorage(io: io, sackCount: newCount, idleGrace: idleGrace)
+    }
+
     /// RADOS operations issued so far (each is one round trip), for tests and metrics.
     public var roundTrips: Int { operations.load(ordering: .relaxed) }
 

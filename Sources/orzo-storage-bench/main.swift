@@ -81,8 +81,25 @@ for metricCount in [1_000, 10_000] {
         _ = try await cycle.process(metric, policy: StorageFixtures.policy)
     }
     let updateTime = seconds(ContinuousClock.now - start)
+    var disk = ""
+    if let dataDirectory {
+        disk = String(
+            format: ", %.1f KB on disk per metric",
+            Double(diskUsage("\(dataDirectory)/\(run)")) / Double(metricCount) / 1024)
+    }
     print(
         String(
             format: "%6d metrics: %8.0f appends/s (%.2f s), %8.0f metric updates/s (%.2f s)", metricCount,
-            Double(metricCount) / appendTime, appendTime, Double(metricCount) / updateTime, updateTime))
+            Double(metricCount) / appendTime, appendTime, Double(metricCount) / updateTime, updateTime) + disk)
+}
+
+/// Bytes allocated on disk under `path` (files and directories), as du counts them.
+func diskUsage(_ path: String) -> Int {
+    guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+    var total = 0
+    for case let name as String in enumerator {
+        var info = stat()
+        if lstat("\(path)/\(name)", &info) == 0 { total += Int(info.st_blocks) * 512 }
+    }
+    return total
 }

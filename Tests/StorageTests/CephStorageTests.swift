@@ -26,6 +26,26 @@ struct CephStorageTests {
         #expect(counts.dropFirst().allSatisfy { $0 == 3 })
     }
 
+    @Test("changing the sack count moves every pending metric to its new sack")
+    func changeSackCount() async throws {
+        let storage = try await CephTestPool.storage(sackCount: 3)
+        let metrics = (0..<40).map { _ in MetricID.random() }
+        try await storage.appendMeasures(Dictionary(uniqueKeysWithValues: metrics.map { ($0, measures(0..<2)) }))
+        let resized = try await storage.changeSackCount(to: 8)
+        #expect(resized.sackCount == 8)
+        var found: [MetricID] = []
+        for sack in 0..<8 {
+            let entries = try await resized.metricsWithPendingMeasures(inSack: sack)
+            #expect(entries.allSatisfy { $0.metric.sack(of: 8) == sack })
+            found += entries.map(\.metric)
+        }
+        #expect(Set(found) == Set(metrics))
+        #expect(found.count == metrics.count)
+        let reopened = try await CephStorage.open(io: storage.io, defaultSackCount: 3, idleGrace: .zero)
+        #expect(reopened.sackCount == 8)
+        #expect(try await ProcessingCycle(storage: reopened).process(metrics[0], policy: testPolicy) != .idle)
+    }
+
     @Test("the sack count is kept in the pool's config object")
     func sackCountPersists() async throws {
         let first = try await CephTestPool.storage(sackCount: 7)
