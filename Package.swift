@@ -70,7 +70,8 @@ let package = Package(
             swiftSettings: strictSettings),
 
         // Benchmarks of the engine: swift run -c release orzo-bench
-        .executableTarget(name: "orzo-bench", dependencies: ["Timeseries"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "orzo-bench", dependencies: ["Timeseries", "OrzoTestSupport"], swiftSettings: strictSettings),
 
         // Storage benchmarks: swift run -c release orzo-storage-bench --data-dir DIR | --ceph-conf CONF
         .executableTarget(
@@ -78,14 +79,14 @@ let package = Package(
             dependencies: ["OrzoTestSupport", "Storage", "StorageCeph", "StorageFiles", "Rados", "Timeseries"],
             swiftSettings: strictSettings),
 
-        .testTarget(name: "RadosTests", dependencies: ["Rados"], swiftSettings: strictSettings),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
+        .testTarget(name: "RadosTests", dependencies: ["Rados", "OrzoTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "StorageCeph", "StorageFiles", "Rados", "Timeseries", "OrzoTestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "TimeseriesTests", dependencies: ["Timeseries"], resources: [.copy("Fixtures")],
+            name: "TimeseriesTests", dependencies: ["Timeseries", "OrzoTestSupport"], resources: [.copy("Fixtures")],
             swiftSettings: strictSettings),
     ]
 )

@@ -5,27 +5,15 @@
 //
 // Prints the machine it ran on; figures are the median of several runs.
 import Foundation
+import OrzoTestSupport
 import Timeseries
 
 let second = nanosecondsPerSecond
 let epoch2026: Nanoseconds = 1_767_225_600 * second
 
-/// A small deterministic generator, so every run measures the same data.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}
-
 /// The four series of the issue, 3600 points each.
 func series(_ name: String) -> [Double] {
-    var rng = SplitMix64(state: 42)
+    var rng = SplitMix64(seed: 42)
     switch name {
     case "constant":
         return [Double](repeating: 1, count: 3600)
@@ -109,7 +97,7 @@ let policy = try! ArchivePolicy(
         ArchivePolicyItem(granularity: 3600 * second, points: 720),
     ])
 for batchSize in [1_000, 10_000, 100_000] {
-    var rng = SplitMix64(state: 7)
+    var rng = SplitMix64(seed: 7)
     var level = 50.0
     let measures = (0..<batchSize).map { index -> Measure in
         level = min(100, max(0, level + (rng.uniform() - 0.5) * 4))

@@ -1,3 +1,4 @@
+import OrzoTestSupport
 import Rados
 import Synchronization
 import Testing
@@ -145,17 +146,4 @@ final class InFlightCounter: Sendable {
 func padded(_ index: Int) -> String {
     let digits = String(index)
     return String(repeating: "0", count: Swift.max(0, 5 - digits.count)) + digits
-}
-
-/// A small deterministic generator for test data.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

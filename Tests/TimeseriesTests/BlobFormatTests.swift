@@ -1,3 +1,4 @@
+import OrzoTestSupport
 import Testing
 
 @testable import Timeseries
@@ -233,17 +234,4 @@ func sealed(_ body: [UInt8]) -> [UInt8] {
     writer.append(body)
     writer.u32(CRC32C.checksum(body))
     return writer.bytes
-}
-
-/// A small deterministic generator for test data.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

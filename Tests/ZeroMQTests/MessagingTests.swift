@@ -1,3 +1,4 @@
+import OrzoTestSupport
 import Testing
 import ZeroMQ
 
