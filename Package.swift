@@ -62,6 +62,9 @@ let package = Package(
             dependencies: ["Storage", "Timeseries", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings),
 
+        // The wire protocol: message parsing and validation, JSON bodies. No I/O.
+        .target(name: "WireProtocol", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
+
         // Shared by the storage tests and the process they start and kill.
         .target(name: "OrzoTestSupport", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
         .executableTarget(
@@ -81,6 +84,9 @@ let package = Package(
 
         .testTarget(name: "RadosTests", dependencies: ["Rados", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "OrzoTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "WireProtocolTests", dependencies: ["WireProtocol", "Storage", "Timeseries"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "StorageCeph", "StorageFiles", "Rados", "Timeseries", "OrzoTestSupport"],
