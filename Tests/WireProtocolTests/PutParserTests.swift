@@ -1,3 +1,4 @@
+import Foundation
 import Storage
 import Testing
 import Timeseries
@@ -91,3 +92,35 @@ let malformedMessages: [[[UInt8]]] = [
     [put, Array("m".utf8), [UInt8](repeating: 0, count: 16), Array("n".utf8)],
     [put, [0x61, 0x00], [UInt8](repeating: 0, count: 16)],
 ]
+
+@Suite("Wire protocol: JSON timestamps")
+struct TimestampTests {
+    @Test("ISO 8601 with a zone, fractional seconds, offsets")
+    func parse() {
+        #expect(Timestamps.parseISO8601("2026-01-01T00:00:00Z") == t0)
+        #expect(Timestamps.parseISO8601("2026-01-01T02:00:00+02:00") == t0)
+        #expect(Timestamps.parseISO8601("2025-12-31T19:00:00-0500") == t0)
+        #expect(Timestamps.parseISO8601("2026-01-01T00:00:00.5Z") == t0 + 500_000_000)
+        #expect(Timestamps.parseISO8601("2026-01-01T00:00:00.123456789Z") == t0 + 123_456_789)
+        #expect(Timestamps.parseISO8601("1970-01-01T00:00:00Z") == 0)
+        #expect(Timestamps.parseISO8601("2026-01-01") == t0)
+        for bad in [
+            "2026-01-01T00:00:00", "2026-13-01T00:00:00Z", "yesterday", "2026-01-01T00:00:00.Z", "2026-01-01T00:00Z",
+        ] {
+            #expect(Timestamps.parseISO8601(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("formatting: UTC, +00:00, only the fractional digits needed, round trip")
+    func format() {
+        #expect(Timestamps.format(t0) == "2026-01-01T00:00:00+00:00")
+        #expect(Timestamps.format(t0 + 500_000_000) == "2026-01-01T00:00:00.5+00:00")
+        #expect(Timestamps.format(t0 + 1) == "2026-01-01T00:00:00.000000001+00:00")
+        #expect(Timestamps.format(0) == "1970-01-01T00:00:00+00:00")
+        for value in [t0, t0 + 123, 951_782_400 * nanosecondsPerSecond, 4_107_542_400 * nanosecondsPerSecond + 7] {
+            #expect(
+                Timestamps.parseISO8601(Timestamps.format(value).replacingOccurrences(of: "+00:00", with: "Z")) == value
+            )
+        }
+    }
+}

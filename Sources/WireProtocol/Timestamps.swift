@@ -1,0 +1,128 @@
+import Timeseries
+
+/// JSON timestamps of the protocol: ISO 8601 with a zone, or seconds since the
+/// epoch, in requests; ISO 8601 UTC with `+00:00` and as many fractional digits
+/// as needed, in replies.
+public enum Timestamps {
+    /// Parses "2026-11-24T10:00:00Z", "…+02:00", "…T10:00:00.5Z" or "2026-11-24".
+    public static func parseISO8601(_ text: String) -> Nanoseconds? {
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int64? {
+            guard range.upperBound <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[range] {
+                guard (48...57).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - 48)
+            }
+            return value
+        }
+        guard bytes.count >= 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        var seconds = daysFromCivil(year, month, day) * 86_400
+        var nanos: Int64 = 0
+        var position = 10
+        if position < bytes.count {
+            guard bytes[position] == UInt8(ascii: "T") || bytes[position] == UInt8(ascii: " "),
+                let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+                bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), hour < 24, minute < 60, second < 61
+            else { return nil }
+            seconds += hour * 3600 + minute * 60 + second
+            position = 19
+            if position < bytes.count && (bytes[position] == UInt8(ascii: ".") || bytes[position] == UInt8(ascii: ","))
+            {
+                position += 1
+                var digits = 0
+                while position < bytes.count, (48...57).contains(bytes[position]) {
+                    if digits < 9 { nanos = nanos * 10 + Int64(bytes[position] - 48) }
+                    digits += 1
+                    position += 1
+                }
+                guard digits > 0 else { return nil }
+                for _ in digits..<max(digits, 9) { nanos *= 10 }
+            }
+            guard position < bytes.count else { return nil }  // a zone is required
+            if bytes[position] == UInt8(ascii: "Z") {
+                position += 1
+            } else if bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                let sign: Int64 = bytes[position] == UInt8(ascii: "+") ? 1 : -1
+                guard let zoneHour = number((position + 1)..<(position + 3)) else { return nil }
+                var zoneMinute: Int64 = 0
+                var end = position + 3
+                if end < bytes.count && bytes[end] == UInt8(ascii: ":") {
+                    guard let value = number((end + 1)..<(end + 3)) else { return nil }
+                    zoneMinute = value
+                    end += 3
+                } else if let value = number(end..<(end + 2)) {
+                    zoneMinute = value
+                    end += 2
+                }
+                seconds -= sign * (zoneHour * 3600 + zoneMinute * 60)
+                position = end
+            } else {
+                return nil
+            }
+            guard position == bytes.count else { return nil }
+        }
+        let (result, overflow) = seconds.multipliedReportingOverflow(by: nanosecondsPerSecond)
+        guard !overflow else { return nil }
+        return result + nanos
+    }
+
+    /// "2026-11-24T10:00:00+00:00", or with the fractional digits needed.
+    public static func format(_ timestamp: Nanoseconds) -> String {
+        var seconds = timestamp / nanosecondsPerSecond
+        var nanos = timestamp % nanosecondsPerSecond
+        if nanos < 0 {
+            nanos += nanosecondsPerSecond
+            seconds -= 1
+        }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (year, month, day) = civilFromDays(days)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        var text =
+            "\(String(format4: year))-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
+        if nanos > 0 {
+            var fraction = String(nanos)
+            fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+            text += "." + fraction
+        }
+        return text + "+00:00"
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+extension String {
+    fileprivate init(format4 value: Int64) {
+        let digits = String(value)
+        self = String(repeating: "0", count: Swift.max(0, 4 - digits.count)) + digits
+    }
+}
