@@ -45,6 +45,9 @@ let package = Package(
             dependencies: [
                 "Rados",
                 "ZeroMQ",
+                "Services",
+                "Storage",
+                "StorageFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -64,6 +67,12 @@ let package = Package(
 
         // The wire protocol: message parsing and validation, JSON bodies. No I/O.
         .target(name: "WireProtocol", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
+
+        // The services: ingest front workers, aggregation workers, the query service.
+        .target(
+            name: "Services",
+            dependencies: ["WireProtocol", "Storage", "Timeseries", "ZeroMQ"],
+            swiftSettings: strictSettings),
 
         // Shared by the storage tests and the process they start and kill.
         .target(name: "OrzoTestSupport", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),

@@ -1,0 +1,165 @@
+import Foundation
+import Storage
+import Timeseries
+import WireProtocol
+import ZeroMQ
+
+/// The ingest front worker: a PULL endpoint for fire-and-forget agents and a
+/// ROUTER endpoint for acknowledged puts. Each socket is owned by one task that
+/// handles one message at a time: while storage is slow it stops reading, and
+/// ZeroMQ's high-water marks push back on the senders (no unbounded queue).
+public struct IngestService: Sendable {
+    public let context: ZMQContext
+    public let storage: any MetricStorage
+    public let directory: MetricDirectory
+    public let counters: ServiceCounters
+    /// Largest message accepted; a larger one disconnects its sender.
+    public var maxMessageSize: Int64 = 16 << 20
+    public var receiveHighWaterMark = 1000
+
+    public init(context: ZMQContext, storage: any MetricStorage, directory: MetricDirectory, counters: ServiceCounters)
+    {
+        self.context = context
+        self.storage = storage
+        self.directory = directory
+        self.counters = counters
+    }
+
+    /// Serves the PULL endpoint until the task is cancelled. `ready` runs once bound.
+    public func runPush(endpoint: String, ready: @Sendable () -> Void = {}) async throws {
+        let socket = try ZMQSocket(context, type: .pull)
+        try socket.set(.maxMessageSize(maxMessageSize))
+        try socket.set(.receiveHighWaterMark(receiveHighWaterMark))
+        try socket.bind(endpoint)
+        ready()
+        defer { socket.close() }
+        while !Task.isCancelled {
+            guard let frames = try await receive(socket) else { continue }
+            counters.add(.messagesReceived)
+            let message: PutMessage
+            do {
+                message = try PutParser.parsePush(frames)
+            } catch {
+                counters.add(error.code == .unknownVerb ? .messagesUnknownVerb : .messagesMalformed)
+                continue
+            }
+            countRejections(message)
+            var batches: [MetricID: [Measure]] = [:]
+            for entry in message.entries where !entry.measures.isEmpty {
+                guard let record = try? await directory.metricCreatingIfNeeded(entry.name) else {
+                    counters.add(.measuresDroppedUnknownMetric, entry.measures.count)
+                    continue
+                }
+                batches[record.id, default: []] += entry.measures
+            }
+            do {
+                try await storage.appendMeasures(batches)
+                counters.add(.measuresAccepted, batches.values.reduce(0) { $0 + $1.count })
+            } catch {
+                counters.add(.measuresDroppedUnavailable, batches.values.reduce(0) { $0 + $1.count })
+            }
+        }
+    }
+
+    /// Serves the ROUTER endpoint until the task is cancelled: replies only
+    /// once the accepted measures are durable.
+    public func runAcknowledged(endpoint: String, ready: @Sendable () -> Void = {}) async throws {
+        let socket = try ZMQSocket(context, type: .router)
+        try socket.set(.maxMessageSize(maxMessageSize))
+        try socket.set(.receiveHighWaterMark(receiveHighWaterMark))
+        try socket.bind(endpoint)
+        ready()
+        defer { socket.close() }
+        while !Task.isCancelled {
+            guard let frames = try await receive(socket), frames.count >= 2 else { continue }
+            counters.add(.messagesReceived)
+            // A REQ client puts an empty delimiter after its identity.
+            let isRequest = frames[1].isEmpty
+            let envelope = Array(frames.prefix(isRequest ? 2 : 1))
+            let payload = frames.dropFirst(envelope.count)
+            let requestID = payload.count >= 2 ? payload[payload.startIndex + 1] : []
+            let reply = await handleAcknowledged(payload)
+            _ = try await socket.send(envelope + [Array(reply.verb.utf8), requestID, reply.body], timeout: .seconds(5))
+        }
+    }
+
+    private func handleAcknowledged(_ payload: ArraySlice<[UInt8]>) async -> (verb: String, body: [UInt8]) {
+        let message: PutMessage
+        do {
+            message = try PutParser.parseAcknowledged(payload)
+        } catch {
+            counters.add(error.code == .unknownVerb ? .messagesUnknownVerb : .messagesMalformed)
+            return (Verb.error, errorBody(error.code, error.message))
+        }
+        var batches: [MetricID: [Measure]] = [:]
+        for entry in message.entries {
+            let record: MetricRecord?
+            do {
+                record = try await directory.metricCreatingIfNeeded(entry.name)
+            } catch {
+                return (Verb.error, errorBody(.unavailable, "the indexer is unavailable: \(error)"))
+            }
+            guard let record else {
+                counters.add(.messagesMalformed)
+                return (
+                    Verb.error,
+                    errorBody(.unknownMetric, "no metric named '\(entry.name)' and no archive-policy rule matches it")
+                )
+            }
+            batches[record.id, default: []] += entry.measures
+        }
+        do {
+            try await storage.appendMeasures(batches)
+        } catch {
+            return (Verb.error, errorBody(.unavailable, "storage is unavailable, retry: \(error)"))
+        }
+        countRejections(message)
+        counters.add(.measuresAccepted, message.acceptedCount)
+        var rejections: [[String: Any]] = []
+        for entry in message.entries {
+            for rejection in entry.rejections where rejections.count < 100 {
+                rejections.append(["metric": entry.name, "index": rejection.index, "reason": rejection.reason.rawValue])
+            }
+        }
+        return (
+            Verb.ok,
+            json(["accepted": message.acceptedCount, "rejected": message.rejectedCount, "rejections": rejections])
+        )
+    }
+
+    private func countRejections(_ message: PutMessage) {
+        for entry in message.entries {
+            for rejection in entry.rejections {
+                counters.add(
+                    rejection.reason == .nonFiniteValue ? .measuresRejectedNonFinite : .measuresRejectedTimestamp)
+            }
+        }
+    }
+}
+
+/// Receives with a short timeout so that cancellation is noticed.
+func receive(_ socket: ZMQSocket) async throws -> [[UInt8]]? {
+    do {
+        return try await socket.receive(timeout: .milliseconds(250))
+    } catch is CancellationError {
+        return nil
+    }
+}
+
+func json(_ object: Any) -> [UInt8] {
+    Array((try? JSONSerialization.data(withJSONObject: sanitized(object), options: [.sortedKeys])) ?? Data("{}".utf8))
+}
+
+/// JSON has no NaN or infinity: they become null.
+func sanitized(_ object: Any) -> Any {
+    switch object {
+    case let value as Double: return value.isFinite ? value : NSNull()
+    case let array as [Any]: return array.map(sanitized)
+    case let dictionary as [String: Any]: return dictionary.mapValues(sanitized)
+    default: return object
+    }
+}
+
+func errorBody(_ code: ErrorCode, _ message: String) -> [UInt8] {
+    json(["code": code.rawValue, "message": message])
+}

@@ -1,0 +1,110 @@
+import Storage
+import Synchronization
+import Timeseries
+
+/// The aggregation workers: scan the sacks for metrics with pending measures,
+/// oldest mark first, and run a processing cycle on each under its lease. Many
+/// workers in many processes cooperate through the storage's leases alone.
+public final class MetricdService: Sendable {
+    public let storage: any MetricStorage
+    public let directory: MetricDirectory
+    public let counters: ServiceCounters
+    public let workers: Int
+    /// The pause after a scan that found nothing to do.
+    public let idlePause: Duration
+    public let leaseDuration: Duration
+
+    /// Metrics whose stored data is corrupt: skipped, reported in status.
+    public let quarantine = Mutex<[MetricID: String]>([:])
+
+    public init(
+        storage: any MetricStorage, directory: MetricDirectory, counters: ServiceCounters, workers: Int = 2,
+        idlePause: Duration = .milliseconds(50), leaseDuration: Duration = .seconds(30)
+    ) {
+        self.idlePause = idlePause
+        self.leaseDuration = leaseDuration
+        self.storage = storage
+        self.directory = directory
+        self.counters = counters
+        self.workers = max(1, workers)
+    }
+
+    /// Runs the workers until the task is cancelled; a cycle in progress finishes
+    /// (cancellation is checked between cycles), so leases are released.
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask { try await self.work(worker) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func work(_ worker: Int) async throws {
+        let cycle = ProcessingCycle(storage: storage, leaseDuration: leaseDuration)
+        // Marks already found idle, so an idle metric's entry costs nothing until it is marked again.
+        var idleAt: [MetricID: Nanoseconds] = [:]
+        while !Task.isCancelled {
+            var didWork = false
+            for sack in stride(from: worker, to: storage.sackCount, by: workers) {
+                if Task.isCancelled { break }
+                let pending: [PendingMetric]
+                do {
+                    pending = try await storage.metricsWithPendingMeasures(inSack: sack)
+                } catch {
+                    continue  // storage down: try again on the next scan
+                }
+                for entry in pending where !Task.isCancelled {
+                    if idleAt[entry.metric] == entry.markedAt { continue }
+                    if didProcess(try? await processOne(entry, cycle, &idleAt)) { didWork = true }
+                }
+            }
+            if !didWork { try? await Task.sleep(for: idlePause) }
+        }
+    }
+
+    private func didProcess(_ outcome: CycleOutcome??) -> Bool {
+        if case .some(.some(.processed)) = outcome { return true }
+        return false
+    }
+
+    private func processOne(
+        _ entry: PendingMetric, _ cycle: ProcessingCycle, _ idleAt: inout [MetricID: Nanoseconds]
+    )
+        async throws -> CycleOutcome?
+    {
+        if quarantine.withLock({ $0[entry.metric] != nil }) { return nil }
+        guard let record = try await directory.metric(id: entry.metric),
+            let policy = try await directory.policy(named: record.archivePolicyName)
+        else {
+            // Pending measures of a deleted metric: nothing will ever read them.
+            try await storage.deleteMetric(entry.metric)
+            return nil
+        }
+        do {
+            var outcome = try await cycle.process(entry.metric, policy: policy)
+            while true {
+                switch outcome {
+                case .busy:
+                    counters.add(.leaseContention)
+                    return outcome
+                case .idle:
+                    idleAt[entry.metric] = entry.markedAt
+                    try await storage.forgetIfIdle(entry)
+                    return outcome
+                case .processed(let measures, let dropped, let more):
+                    counters.add(.cyclesProcessed)
+                    counters.add(.measuresProcessed, measures)
+                    counters.add(.measuresDroppedTooOld, dropped)
+                    idleAt[entry.metric] = nil
+                    guard more else { return .processed(measures: measures, droppedTooOld: dropped, more: false) }
+                    outcome = try await cycle.process(entry.metric, policy: policy)
+                }
+            }
+        } catch StorageError.corrupt(let metric, let reason) {
+            quarantine.withLock { $0[metric] = reason }
+            counters.add(.metricsQuarantined)
+            return nil
+        }
+    }
+}
