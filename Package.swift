@@ -94,6 +94,9 @@ let package = Package(
         .testTarget(name: "RadosTests", dependencies: ["Rados", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(
+            name: "ServiceTests", dependencies: ["WireProtocol", "Storage", "Timeseries", "ZeroMQ"],
+            swiftSettings: strictSettings),
+        .testTarget(
             name: "WireProtocolTests", dependencies: ["WireProtocol", "Storage", "Timeseries"],
             swiftSettings: strictSettings),
         .testTarget(

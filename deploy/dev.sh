@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The two commands a newcomer needs, on a fresh Debian 12 machine with Swift:
 #
-#   deploy/dev.sh run    install the build dependencies, build Orzo and run it
+#   deploy/dev.sh run    install the build dependencies, build Orzo and run `orzo serve`
+#                        (everything in one process, data in ./orzo-data; Ctrl-C stops it)
 #   deploy/dev.sh test   install everything, start a throwaway Ceph, check the
 #                        format, build with warnings as errors, run the whole
 #                        test suite, and stop Ceph again (also on failure)
@@ -37,8 +38,9 @@ cmd_run() {
     install_packages "${BUILD_PACKAGES[@]}"
     log "building orzo"
     swift build --product orzo
-    log "running orzo info"
     "$(swift build --show-bin-path)/orzo" info
+    log "running orzo serve (Ctrl-C to stop)"
+    exec "$(swift build --show-bin-path)/orzo" serve --data-dir ./orzo-data
 }
 
 CEPH_DIR=""

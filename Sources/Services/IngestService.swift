@@ -146,19 +146,7 @@ func receive(_ socket: ZMQSocket) async throws -> [[UInt8]]? {
     }
 }
 
-func json(_ object: Any) -> [UInt8] {
-    Array((try? JSONSerialization.data(withJSONObject: sanitized(object), options: [.sortedKeys])) ?? Data("{}".utf8))
-}
-
-/// JSON has no NaN or infinity: they become null.
-func sanitized(_ object: Any) -> Any {
-    switch object {
-    case let value as Double: return value.isFinite ? value : NSNull()
-    case let array as [Any]: return array.map(sanitized)
-    case let dictionary as [String: Any]: return dictionary.mapValues(sanitized)
-    default: return object
-    }
-}
+func json(_ object: Any) -> [UInt8] { JSONWriter.encode(object) }
 
 func errorBody(_ code: ErrorCode, _ message: String) -> [UInt8] {
     json(["code": code.rawValue, "message": message])

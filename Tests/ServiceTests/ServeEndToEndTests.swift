@@ -1,0 +1,229 @@
+import Foundation
+import Storage
+import Testing
+import Timeseries
+import WireProtocol
+import ZeroMQ
+
+/// `orzo serve` as a real process, spoken to over real ZeroMQ sockets.
+final class ServeProcess: @unchecked Sendable {
+    let process = Process()
+    let push: String
+    let ack: String
+    let query: String
+    let dataDirectory: String
+
+    init() throws {
+        let id = UInt64.random(in: 0..<UInt64.max)
+        dataDirectory = "/tmp/orzo-storage-tests/serve-\(id)"
+        push = "ipc:///tmp/orzo-e2e-\(id)-push"
+        ack = "ipc:///tmp/orzo-e2e-\(id)-ack"
+        query = "ipc:///tmp/orzo-e2e-\(id)-query"
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("orzo")
+        process.arguments = [
+            "serve", "--data-dir", dataDirectory, "--push-endpoint", push, "--ack-endpoint", ack, "--query-endpoint",
+            query,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        // Ready once it says so.
+        let line = String(decoding: output.fileHandleForReading.availableDataUntilNewline(), as: UTF8.self)
+        guard line.contains("ready") else { throw ServeFailed(output: line) }
+    }
+
+    struct ServeFailed: Error { let output: String }
+
+    func stop() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+extension FileHandle {
+    func availableDataUntilNewline() -> [UInt8] {
+        var bytes: [UInt8] = []
+        while true {
+            let chunk = readData(ofLength: 1)
+            if chunk.isEmpty || chunk.first == 10 { return bytes }
+            bytes += chunk
+        }
+    }
+}
+
+/// A client over the real sockets.
+struct Client {
+    let context: ZMQContext
+    let server: ServeProcess
+
+    func put(_ frames: [[UInt8]]) async throws -> (String, [UInt8], [String: Any]) {
+        let dealer = try ZMQSocket(context, type: .dealer)
+        try dealer.connect(server.ack)
+        #expect(try await dealer.send(frames, timeout: .seconds(5)))
+        let reply = try #require(try await dealer.receive(timeout: .seconds(10)))
+        let body = try JSONSerialization.jsonObject(with: Data(reply[2])) as? [String: Any] ?? [:]
+        return (String(decoding: reply[0], as: UTF8.self), reply[1], body)
+    }
+
+    func query(_ request: [String: Any]) async throws -> (String, Any) {
+        let req = try ZMQSocket(context, type: .req)
+        try req.connect(server.query)
+        let body = try JSONSerialization.data(withJSONObject: request)
+        #expect(try await req.send([Array(Verb.query.utf8), Array(body)], timeout: .seconds(5)))
+        let reply = try #require(try await req.receive(timeout: .seconds(20)))
+        return (String(decoding: reply[0], as: UTF8.self), try JSONSerialization.jsonObject(with: Data(reply[1])))
+    }
+
+    /// The rows of a get_measures reply, decoded exactly (JSONDecoder reads doubles
+    /// bit for bit; JSONSerialization on Linux rounds them).
+    func measures(_ request: [String: Any]) async throws -> [Row] {
+        let req = try ZMQSocket(context, type: .req)
+        try req.connect(server.query)
+        let body = try JSONSerialization.data(withJSONObject: request)
+        #expect(try await req.send([Array(Verb.query.utf8), Array(body)], timeout: .seconds(5)))
+        let reply = try #require(try await req.receive(timeout: .seconds(20)))
+        #expect(String(decoding: reply[0], as: UTF8.self) == Verb.ok)
+        return try JSONDecoder().decode(Rows.self, from: Data(reply[1])).measures
+    }
+
+    struct Rows: Decodable { let measures: [Row] }
+    struct Row: Decodable {
+        let timestamp: String
+        let granularity: Double
+        let value: Double?
+        init(from decoder: any Decoder) throws {
+            var container = try decoder.unkeyedContainer()
+            timestamp = try container.decode(String.self)
+            granularity = try container.decode(Double.self)
+            value = try container.decode(Double?.self)
+        }
+    }
+
+    func errorCode(_ request: [String: Any]) async throws -> String? {
+        let (verb, body) = try await query(request)
+        guard verb == Verb.error else { return nil }
+        return (body as? [String: Any])?["code"] as? String
+    }
+}
+
+private let t0: Nanoseconds = 1_767_225_600 * nanosecondsPerSecond
+
+@Suite("orzo serve, end to end (a real process, real sockets)", .serialized)
+struct ServeEndToEndTests {
+    @Test("measures pushed and put are aggregated as the engine computes them; refresh makes them queryable")
+    func pushPutQuery() async throws {
+        let server = try ServeProcess()
+        defer { #expect(server.stop() == 0, "a clean exit on SIGTERM") }
+        let client = Client(context: try ZMQContext(), server: server)
+        let measures = (0..<300).map {
+            Measure(timestamp: t0 + Int64($0) * 7 * nanosecondsPerSecond, value: Double($0 % 23) / 4)
+        }
+        let (verb, id, body) = try await client.put(
+            [Array(Verb.put.utf8), Array("r1".utf8), Array("e2e.put".utf8), MeasureRecords.encode(measures)])
+        #expect(verb == Verb.ok)
+        #expect(id == Array("r1".utf8))
+        #expect(body["accepted"] as? Int == 300)
+        let pusher = try ZMQSocket(client.context, type: .push)
+        try pusher.connect(server.ack.replacingOccurrences(of: "-ack", with: "-push"))
+        #expect(
+            try await pusher.send(
+                [Array(Verb.put.utf8), Array("e2e.push".utf8), MeasureRecords.encode(measures)], timeout: .seconds(5)))
+
+        let policy = ArchivePolicy.defaults.first { $0.name == "low" }!
+        let expected = MetricProcessor.process(raw: RawBuffer(policy: policy), received: measures, policy: policy)
+        for method in ["mean", "max", "count", "std"] {
+            let aggregation = expected.updates.first { $0.aggregation.method.name == method }!
+            let rows = try await client.measures(
+                ["op": "get_measures", "metric": "e2e.put", "aggregation": method, "refresh": true])
+            #expect(rows.map(\.value) == aggregation.points.values, "\(method)")
+            #expect(rows.map(\.timestamp) == aggregation.points.timestamps.map(Timestamps.format))
+        }
+        // The pushed metric becomes queryable without refresh, through metricd.
+        var rows: [[Any]] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        while rows.isEmpty && ContinuousClock.now < deadline {
+            let (_, reply) = try await client.query(["op": "get_measures", "metric": "e2e.push"])
+            rows = ((reply as? [String: Any])?["measures"] as? [[Any]]) ?? []
+            if rows.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(rows.count == expected.updates.first { $0.aggregation.method.name == "mean" }!.points.count)
+    }
+
+    @Test("the error codes of the spec")
+    func errorCodes() async throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let client = Client(context: try ZMQContext(), server: server)
+        let one = MeasureRecords.encode([Measure(timestamp: t0, value: 1)])
+        #expect(
+            try await client.put([Array("orzo.v9.put".utf8), Array("r".utf8), Array("m".utf8), one]).2["code"]
+                as? String == "unknown_verb")
+        #expect(
+            try await client.put([Array(Verb.put.utf8), Array("r".utf8), Array("m".utf8), [1, 2, 3]]).2["code"]
+                as? String == "malformed")
+        #expect(try await client.errorCode(["op": "nope"]) == "bad_request")
+        #expect(try await client.errorCode(["op": "get_metric", "name": "missing"]) == "not_found")
+        #expect(
+            try await client.errorCode(["op": "create_metric", "name": "dup", "archive_policy_name": "low"]) == nil)
+        #expect(
+            try await client.errorCode(["op": "create_metric", "name": "dup", "archive_policy_name": "low"])
+                == "conflict")
+        #expect(
+            try await client.errorCode(["op": "get_measures", "metric": "dup", "aggregation": "95pct"]) == "not_found")
+        #expect(
+            try await client.errorCode([
+                "op": "create_archive_policy", "name": "bad",
+                "definition": [["granularity": 7, "points": 10], ["granularity": 60, "points": 10]],
+            ]) == "bad_request")
+        // Without any rule, a new name is an unknown metric.
+        #expect(try await client.errorCode(["op": "delete_archive_policy_rule", "name": "default"]) == nil)
+        #expect(
+            try await client.put([Array(Verb.put.utf8), Array("r".utf8), Array("never.seen".utf8), one]).2["code"]
+                as? String == "unknown_metric")
+        // A query frame that is not a JSON object.
+        let req = try ZMQSocket(client.context, type: .req)
+        try req.connect(server.query)
+        _ = try await req.send([Array(Verb.query.utf8), Array("[1,2]".utf8)], timeout: .seconds(5))
+        let reply = try #require(try await req.receive(timeout: .seconds(5)))
+        #expect(String(decoding: reply[1], as: UTF8.self).contains("bad_request"))
+    }
+
+    @Test("a burst of 10,000 malformed messages leaves the service answering and the data unchanged")
+    func malformedBurst() async throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let client = Client(context: try ZMQContext(), server: server)
+        let measures = (0..<50).map { Measure(timestamp: t0 + Int64($0) * nanosecondsPerSecond, value: Double($0)) }
+        _ = try await client.put([
+            Array(Verb.put.utf8), Array("r".utf8), Array("steady".utf8), MeasureRecords.encode(measures),
+        ])
+        let (_, before) = try await client.query(["op": "get_measures", "metric": "steady", "refresh": true])
+        let pusher = try ZMQSocket(client.context, type: .push)
+        try pusher.connect(server.push)
+        for index in 0..<10_000 {
+            let frames: [[UInt8]] =
+                switch index % 4 {
+                case 0: [Array(Verb.put.utf8), Array("steady".utf8), [1, 2, 3]]
+                case 1: [Array(Verb.put.utf8), Array("steady".utf8)]
+                case 2: [Array("garbage".utf8)]
+                default: [Array(Verb.put.utf8), [0x00], MeasureRecords.encode(measures)]
+                }
+            _ = try await pusher.send(frames, timeout: .seconds(5))
+        }
+        var counted = 0
+        let deadline = ContinuousClock.now + .seconds(30)
+        while counted < 10_000 && ContinuousClock.now < deadline {
+            let (_, status) = try await client.query(["op": "status"])
+            let counters = ((status as? [String: Any])?["counters"] as? [String: Int]) ?? [:]
+            counted = (counters["ingest.messages.malformed"] ?? 0) + (counters["ingest.messages.unknown_verb"] ?? 0)
+            if counted < 10_000 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(counted == 10_000, "every malformed message is counted")
+        let (_, after) = try await client.query(["op": "get_measures", "metric": "steady", "refresh": true])
+        #expect(
+            (try JSONSerialization.data(withJSONObject: before, options: .sortedKeys))
+                == (try JSONSerialization.data(withJSONObject: after, options: .sortedKeys)))
+    }
+}
