@@ -162,6 +162,8 @@ public struct QueryService: Sendable {
             ]
         case "get_measures":
             return ["measures": try await measures(request)]
+        case "aggregates":
+            return try await aggregates(request)
         default:
             throw ProtocolError(.badRequest, "unknown op '\(op)'")
         }
@@ -216,6 +218,67 @@ public struct QueryService: Sendable {
             }
         }
         return rows
+    }
+
+    /// Gnocchi's cross-metric aggregation over the operations language.
+    private func aggregates(_ request: Request) async throws -> Any {
+        let operations = try Operations(parsing: try request.string("operations"))
+        var records: [String: MetricRecord] = [:]
+        var policies: [String: ArchivePolicy] = [:]
+        for reference in operations.references where records[reference.metric] == nil {
+            let record = try await requireMetric(reference.metric)
+            records[reference.metric] = record
+            policies[reference.metric] = try await directory.policy(named: record.archivePolicyName)
+        }
+        let start = try request.timestamp("start")
+        let stop = try request.timestamp("stop")
+        let granularities = try CrossAggregation.granularities(
+            for: operations, policies: policies, requested: try request.duration("granularity"))
+        // As Gnocchi's POST /v1/aggregates: with neither fill nor needed_overlap, dropna.
+        var fill: Fill?
+        if let text = request.raw["fill"] {
+            let string = (text as? String) ?? (text as? NSNumber)?.stringValue ?? ""
+            guard let parsed = Fill(string) else {
+                throw ProtocolError(
+                    .badRequest,
+                    "fill must be a number, 'dropna', 'null', 'ffill', 'bfill', 'full_ffill' or 'full_bfill'")
+            }
+            fill = parsed
+        }
+        let neededOverlap = (request.raw["needed_overlap"] as? NSNumber).map { Double(truncating: $0) }
+        if fill == nil && neededOverlap == nil { fill = .dropna }
+        var series: [Nanoseconds: [TimeSeries]] = [:]
+        for granularity in granularities {
+            var columns: [TimeSeries] = []
+            for reference in operations.references {
+                let record = records[reference.metric]!
+                let policy = policies[reference.metric]!
+                let item = policy.item(granularity: granularity)!
+                let method = policy.aggregationMethods.first { $0.name == reference.aggregation }!
+                let aggregation = Aggregation(method: method, granularity: granularity, timespan: item.timespan)
+                let stored = try await storage.readAggregate(
+                    record.id, AggregationKey(aggregation),
+                    from: start.map { SplitKey(containing: $0, granularity: granularity) },
+                    to: stop.map { SplitKey(containing: $0, granularity: granularity) })
+                columns.append(AggregateReader.read(stored, aggregation: aggregation, start: start, stop: stop))
+            }
+            series[granularity] = columns
+        }
+        func rows(_ points: [AggregatePoint]) -> [[Any]] {
+            points.map { [Timestamps.format($0.timestamp), Double($0.granularity) / 1e9, $0.value] }
+        }
+        switch try CrossAggregation.evaluate(
+            operations, series: series, start: start, stop: stop, neededOverlap: neededOverlap ?? 100, fill: fill)
+        {
+        case .aggregated(let points):
+            return ["aggregated": rows(points)]
+        case .perReference(let results):
+            var output: [String: [String: Any]] = [:]
+            for (reference, points) in results {
+                output[reference.metric, default: [:]][reference.aggregation] = rows(points)
+            }
+            return output
+        }
     }
 
     /// Processes the metric's pending measures under its lease, waiting up to 10 s for it.

@@ -151,6 +151,37 @@ struct ServeEndToEndTests {
         #expect(rows.count == expected.updates.first { $0.aggregation.method.name == "mean" }!.points.count)
     }
 
+    @Test("aggregates: the operations language over the wire")
+    func aggregatesOverTheWire() async throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let client = Client(context: try ZMQContext(), server: server)
+        for (name, scale) in [("agg.a", 1.0), ("agg.b", 10.0)] {
+            let measures = (0..<60).map {
+                Measure(timestamp: t0 + Int64($0) * 30 * nanosecondsPerSecond, value: Double($0) * scale)
+            }
+            _ = try await client.put([
+                Array(Verb.put.utf8), Array("r".utf8), Array(name.utf8), MeasureRecords.encode(measures),
+            ])
+            _ = try await client.query(["op": "get_measures", "metric": name, "refresh": true])
+        }
+        let (verb, body) = try await client.query(
+            ["op": "aggregates", "operations": "(aggregate sum (metric (agg.a mean) (agg.b mean)))"])
+        #expect(verb == Verb.ok)
+        let aggregated = ((body as? [String: Any])?["aggregated"] as? [[Any]]) ?? []
+        #expect(aggregated.count == 6)
+        // The first 5-minute bucket holds points 0…9: means 4.5 and 45.
+        #expect((aggregated.first?[2] as? Double) == 49.5)
+        let (perVerb, per) = try await client.query(["op": "aggregates", "operations": "(metric agg.a mean)"])
+        #expect(perVerb == Verb.ok)
+        #expect((((per as? [String: Any])?["agg.a"] as? [String: Any])?["mean"] as? [[Any]])?.count == 6)
+        #expect(
+            try await client.errorCode(["op": "aggregates", "operations": "(notexist (metric agg.a mean))"])
+                == "bad_request")
+        #expect(try await client.errorCode(["op": "aggregates", "operations": "(metric missing mean)"]) == "not_found")
+        #expect(try await client.errorCode(["op": "aggregates", "operations": "(metric agg.a 95pct)"]) == "not_found")
+    }
+
     @Test("the error codes of the spec")
     func errorCodes() async throws {
         let server = try ServeProcess()
