@@ -47,6 +47,7 @@ let package = Package(
                 "ZeroMQ",
                 "Services",
                 "Storage",
+                "StorageCeph",
                 "StorageFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

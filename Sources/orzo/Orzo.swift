@@ -7,7 +7,7 @@ struct Orzo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orzo",
         abstract: "Orzo: a time-series database for metrics, built on Gnocchi's design.",
-        subcommands: [Serve.self, Info.self]
+        subcommands: [Serve.self, Ingest.self, Metricd.self, Query.self, Info.self]
     )
 }
 

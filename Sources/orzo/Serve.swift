@@ -41,8 +41,7 @@ extension Orzo {
             let query = QueryService(
                 context: context, storage: storage, directory: directory, counters: counters, metricd: metricd)
             let bound = ReadyCounter(expected: 3) {
-                print("orzo serve: ready (push \(pushEndpoint), ack \(ackEndpoint), query \(queryEndpoint))")
-                fflush(nil)
+                announce("orzo serve: ready (push \(pushEndpoint), ack \(ackEndpoint), query \(queryEndpoint))")
             }
             try await runUntilSignalled { group in
                 group.addTask { [pushEndpoint] in try await ingest.runPush(endpoint: pushEndpoint, ready: bound.arrive)
