@@ -1,6 +1,6 @@
 import ArgumentParser
-import Rados
 import Foundation
+import Rados
 import Services
 import Storage
 import StorageCeph
@@ -48,7 +48,8 @@ struct BackendOptions: ParsableArguments {
 
 extension Orzo {
     struct Ingest: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run an ingest front worker (PULL and ROUTER endpoints).")
+        static let configuration = CommandConfiguration(
+            abstract: "Run an ingest front worker (PULL and ROUTER endpoints).")
         @OptionGroup var backend: BackendOptions
         @Option(help: "Fire-and-forget ingest endpoint (PULL).") var pushEndpoint = "tcp://127.0.0.1:5580"
         @Option(help: "Acknowledged ingest endpoint (ROUTER).") var ackEndpoint = "tcp://127.0.0.1:5581"
@@ -60,8 +61,11 @@ extension Orzo {
                 counters: ServiceCounters())
             let ready = ReadyCounter(expected: 2) { announce("orzo ingest: ready") }
             try await runUntilSignalled { group in
-                group.addTask { [pushEndpoint] in try await ingest.runPush(endpoint: pushEndpoint, ready: ready.arrive) }
-                group.addTask { [ackEndpoint] in try await ingest.runAcknowledged(endpoint: ackEndpoint, ready: ready.arrive) }
+                group.addTask { [pushEndpoint] in try await ingest.runPush(endpoint: pushEndpoint, ready: ready.arrive)
+                }
+                group.addTask { [ackEndpoint] in
+                    try await ingest.runAcknowledged(endpoint: ackEndpoint, ready: ready.arrive)
+                }
             }
         }
     }
@@ -70,12 +74,14 @@ extension Orzo {
         static let configuration = CommandConfiguration(abstract: "Run aggregation workers.")
         @OptionGroup var backend: BackendOptions
         @Option(help: "Aggregation workers in this process.") var workers = 2
+        @Option(help: "Lease of a metric during a cycle, in seconds: how long a crashed worker's metrics wait.")
+        var leaseSeconds = 30
 
         func run() async throws {
             let (storage, indexer) = try await backend.open()
             let metricd = MetricdService(
                 storage: storage, directory: MetricDirectory(indexer: indexer), counters: ServiceCounters(),
-                workers: workers)
+                workers: workers, leaseDuration: .seconds(leaseSeconds))
             announce("orzo metricd: ready (\(workers) workers)")
             try await runUntilSignalled { group in group.addTask { try await metricd.run() } }
         }
