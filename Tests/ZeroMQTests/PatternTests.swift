@@ -88,7 +88,8 @@ struct PatternTests {
         start = ContinuousClock.now
         #expect(try await pull.receive(timeout: .milliseconds(200)) == nil)
         let waited = ContinuousClock.now - start
-        #expect(waited >= .milliseconds(190) && waited < .seconds(2), "waited \(waited)")
+        // A generous upper bound: the suite runs in parallel on two cores.
+        #expect(waited >= .milliseconds(190) && waited < .seconds(15), "waited \(waited)")
     }
 
     @Test("bad endpoints and closed sockets give typed errors")
