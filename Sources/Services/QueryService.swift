@@ -376,7 +376,7 @@ struct Request {
     func timestamp(_ key: String) throws -> Nanoseconds? {
         guard let value = raw[key], !(value is NSNull) else { return nil }
         if let text = value as? String, let parsed = Timestamps.parseISO8601(text) { return parsed }
-        if let number = value as? NSNumber, !(value is Bool) {
+        if let number = value as? NSNumber, !isBoolean(number) {
             let seconds = Double(truncating: number)
             if seconds.isFinite, seconds >= 0, seconds < 9.2e9 { return Nanoseconds((seconds * 1e9).rounded()) }
         }
@@ -387,7 +387,7 @@ struct Request {
     /// A duration in seconds.
     func duration(_ key: String) throws -> Nanoseconds? {
         guard let value = raw[key], !(value is NSNull) else { return nil }
-        guard let number = value as? NSNumber, !(value is Bool) else {
+        guard let number = value as? NSNumber, !isBoolean(number) else {
             throw ProtocolError(.badRequest, "\"\(key)\" must be a number of seconds")
         }
         let seconds = Double(truncating: number)
@@ -396,4 +396,10 @@ struct Request {
         }
         return Nanoseconds(seconds * 1e9)
     }
+}
+
+/// Whether a number from JSONSerialization was `true` or `false` in the text:
+/// on Linux a JSON 1 also bridges to Bool, so ask for the stored type instead.
+func isBoolean(_ number: NSNumber) -> Bool {
+    String(cString: number.objCType) == "c"
 }
