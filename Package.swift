@@ -47,6 +47,8 @@ let package = Package(
                 "ZeroMQ",
                 "Services",
                 "Storage",
+                "Timeseries",
+                "WireProtocol",
                 "StorageCeph",
                 "StorageFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -7,7 +7,10 @@ struct Orzo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orzo",
         abstract: "Orzo: a time-series database for metrics, built on Gnocchi's design.",
-        subcommands: [Serve.self, Ingest.self, Metricd.self, Query.self, Info.self]
+        subcommands: [
+            Serve.self, Ingest.self, Metricd.self, Query.self, ArchivePolicyCommand.self, ArchivePolicyRuleCommand.self,
+            MetricCommand.self, MeasuresCommand.self, AggregatesCommand.self, StatusCommand.self, Info.self,
+        ]
     )
 }
 
