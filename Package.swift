@@ -94,6 +94,12 @@ let package = Package(
             dependencies: ["OrzoTestSupport", "Storage", "StorageCeph", "StorageFiles", "Rados", "Timeseries"],
             swiftSettings: strictSettings),
 
+        // Service benchmarks: swift run -c release orzo-service-bench
+        .executableTarget(
+            name: "orzo-service-bench",
+            dependencies: ["Services", "Storage", "StorageFiles", "Timeseries", "WireProtocol", "ZeroMQ"],
+            swiftSettings: strictSettings),
+
         .testTarget(name: "RadosTests", dependencies: ["Rados", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(
