@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "RadosTests", dependencies: ["Rados", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(
-            name: "ServiceTests", dependencies: ["WireProtocol", "Storage", "Timeseries", "ZeroMQ"],
+            name: "ServiceTests", dependencies: ["WireProtocol", "Storage", "StorageFiles", "Timeseries", "ZeroMQ"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "WireProtocolTests", dependencies: ["WireProtocol", "Storage", "Timeseries"],

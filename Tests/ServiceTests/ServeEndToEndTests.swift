@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import StorageFiles
 import Testing
 import Timeseries
 import WireProtocol
@@ -180,6 +181,26 @@ struct ServeEndToEndTests {
                 == "bad_request")
         #expect(try await client.errorCode(["op": "aggregates", "operations": "(metric missing mean)"]) == "not_found")
         #expect(try await client.errorCode(["op": "aggregates", "operations": "(metric agg.a 95pct)"]) == "not_found")
+    }
+
+    @Test("refresh of a metric whose lease another worker holds answers unavailable after its timeout")
+    func refreshUnavailable() async throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let client = Client(context: try ZMQContext(), server: server)
+        let one = MeasureRecords.encode([Measure(timestamp: t0, value: 1)])
+        _ = try await client.put([Array(Verb.put.utf8), Array("r".utf8), Array("locked".utf8), one])
+        let (_, described) = try await client.query(["op": "get_metric", "name": "locked"])
+        let id = try #require(MetricID(((described as? [String: Any])?["id"] as? String) ?? ""))
+        // Another process on the same host holds the metric's lease.
+        let storage = try FileStorage(root: server.dataDirectory)
+        let lease = try #require(try await storage.acquireLease(id, duration: .seconds(60)))
+        let started = ContinuousClock.now
+        #expect(
+            try await client.errorCode(["op": "get_measures", "metric": "locked", "refresh": true]) == "unavailable")
+        #expect(ContinuousClock.now - started >= .seconds(9))
+        try await storage.releaseLease(lease)
+        #expect(try await client.errorCode(["op": "get_measures", "metric": "locked", "refresh": true]) == nil)
     }
 
     @Test("the error codes of the spec")
