@@ -72,6 +72,12 @@ public struct QueryService: Sendable {
             counters.add(.queryErrors)
             if case .unknownAggregation = error { return (Verb.error, errorBody(.notFound, error.description)) }
             return (Verb.error, errorBody(.badRequest, error.description))
+        } catch let error as StorageError {
+            counters.add(.queryErrors)
+            switch error {
+            case .corrupt: return (Verb.error, errorBody(.internal, error.description))  // not retryable
+            case .leaseLost, .unavailable: return (Verb.error, errorBody(.unavailable, error.description))
+            }
         } catch {
             counters.add(.queryErrors)
             return (Verb.error, errorBody(.unavailable, "\(error)"))

@@ -21,10 +21,6 @@ struct ClientOptions: ParsableArguments {
     var ack: String { ackEndpoint ?? environment("ORZO_ACK") ?? "tcp://127.0.0.1:5581" }
     var query: String { queryEndpoint ?? environment("ORZO_QUERY") ?? "tcp://127.0.0.1:5582" }
 
-    private func environment(_ name: String) -> String? {
-        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
-    }
-
     /// Sends one query and returns the body, or fails with the server's error.
     func request(_ body: [String: Any]) async throws -> Any {
         let socket = try ZMQSocket(try ZMQContext(), type: .req)

@@ -10,26 +10,28 @@ import ZeroMQ
 /// Where a single role finds its storage and indexer: Ceph (a fleet) or a data
 /// directory (one host).
 struct BackendOptions: ParsableArguments {
-    @Option(help: "ceph.conf of the cluster (selects the Ceph backend and the RADOS indexer).")
+    @Option(help: "ceph.conf of the cluster: selects the Ceph backend and the RADOS indexer (or ORZO_CEPH_CONF).")
     var cephConf: String?
 
-    @Option(help: "RADOS pool (created if missing).")
-    var pool = "orzo"
+    @Option(help: "RADOS pool, created if missing (or ORZO_POOL).")
+    var pool = environment("ORZO_POOL") ?? "orzo"
 
-    @Option(help: "RADOS namespace within the pool.")
+    @Option(help: "RADOS namespace within the pool (or ORZO_NAMESPACE).")
     var namespace: String?
 
-    @Option(help: "Ceph user (entity name).")
-    var cephUser = "client.admin"
+    @Option(help: "Ceph user, an entity name (or ORZO_CEPH_USER).")
+    var cephUser = environment("ORZO_CEPH_USER") ?? "client.admin"
 
-    @Option(help: "Keyring file of the Ceph user.")
+    @Option(help: "Keyring file of the Ceph user (or ORZO_KEYRING).")
     var keyring: String?
 
-    @Option(help: "Data directory (file storage and SQLite indexer), when not on Ceph.")
-    var dataDir = "./orzo-data"
+    @Option(help: "Data directory for file storage and the SQLite indexer, when not on Ceph (or ORZO_DATA_DIR).")
+    var dataDir = environment("ORZO_DATA_DIR") ?? "./orzo-data"
 
     func open() async throws -> (any MetricStorage, any Indexer) {
-        if let cephConf {
+        let namespace = self.namespace ?? environment("ORZO_NAMESPACE")
+        let keyring = self.keyring ?? environment("ORZO_KEYRING")
+        if let cephConf = cephConf ?? environment("ORZO_CEPH_CONF") {
             let cluster = try await RadosCluster.connect(
                 RadosConfiguration(configurationFile: cephConf, user: cephUser, keyring: keyring))
             try await cluster.ensurePool(named: pool)
@@ -51,8 +53,10 @@ extension Orzo {
         static let configuration = CommandConfiguration(
             abstract: "Run an ingest front worker (PULL and ROUTER endpoints).")
         @OptionGroup var backend: BackendOptions
-        @Option(help: "Fire-and-forget ingest endpoint (PULL).") var pushEndpoint = "tcp://127.0.0.1:5580"
-        @Option(help: "Acknowledged ingest endpoint (ROUTER).") var ackEndpoint = "tcp://127.0.0.1:5581"
+        @Option(help: "Fire-and-forget ingest endpoint, PULL (or ORZO_PUSH).")
+        var pushEndpoint = environment("ORZO_PUSH") ?? "tcp://127.0.0.1:5580"
+        @Option(help: "Acknowledged ingest endpoint, ROUTER (or ORZO_ACK).")
+        var ackEndpoint = environment("ORZO_ACK") ?? "tcp://127.0.0.1:5581"
 
         func run() async throws {
             let (storage, indexer) = try await backend.open()
@@ -73,7 +77,8 @@ extension Orzo {
     struct Metricd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run aggregation workers.")
         @OptionGroup var backend: BackendOptions
-        @Option(help: "Aggregation workers in this process.") var workers = 2
+        @Option(help: "Aggregation workers in this process (or ORZO_WORKERS).")
+        var workers = environment("ORZO_WORKERS").flatMap { Int($0) } ?? 2
         @Option(help: "Lease of a metric during a cycle, in seconds: how long a crashed worker's metrics wait.")
         var leaseSeconds = 30
 
@@ -90,7 +95,8 @@ extension Orzo {
     struct Query: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run the query service (ROUTER endpoint).")
         @OptionGroup var backend: BackendOptions
-        @Option(help: "Query endpoint (ROUTER).") var queryEndpoint = "tcp://127.0.0.1:5582"
+        @Option(help: "Query endpoint, ROUTER (or ORZO_QUERY).")
+        var queryEndpoint = environment("ORZO_QUERY") ?? "tcp://127.0.0.1:5582"
 
         func run() async throws {
             let (storage, indexer) = try await backend.open()
@@ -110,4 +116,10 @@ extension Orzo {
 func announce(_ line: String) {
     print(line)
     fflush(nil)
+}
+
+/// An environment variable, nil when unset or empty: the defaults of options,
+/// so that a flag wins over the environment, which wins over the built-in default.
+func environment(_ name: String) -> String? {
+    ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
 }

@@ -14,20 +14,20 @@ extension Orzo {
             abstract: "Run ingest, aggregation workers and the query service in one process, on local files."
         )
 
-        @Option(help: "Directory for the data (file storage and the SQLite indexer).")
-        var dataDir = "./orzo-data"
+        @Option(help: "Directory for the data: file storage and the SQLite indexer (or ORZO_DATA_DIR).")
+        var dataDir = environment("ORZO_DATA_DIR") ?? "./orzo-data"
 
-        @Option(help: "Fire-and-forget ingest endpoint (PULL).")
-        var pushEndpoint = "tcp://127.0.0.1:5580"
+        @Option(help: "Fire-and-forget ingest endpoint, PULL (or ORZO_PUSH).")
+        var pushEndpoint = environment("ORZO_PUSH") ?? "tcp://127.0.0.1:5580"
 
-        @Option(help: "Acknowledged ingest endpoint (ROUTER).")
-        var ackEndpoint = "tcp://127.0.0.1:5581"
+        @Option(help: "Acknowledged ingest endpoint, ROUTER (or ORZO_ACK).")
+        var ackEndpoint = environment("ORZO_ACK") ?? "tcp://127.0.0.1:5581"
 
-        @Option(help: "Query endpoint (ROUTER).")
-        var queryEndpoint = "tcp://127.0.0.1:5582"
+        @Option(help: "Query endpoint, ROUTER (or ORZO_QUERY).")
+        var queryEndpoint = environment("ORZO_QUERY") ?? "tcp://127.0.0.1:5582"
 
-        @Option(help: "Aggregation workers in this process.")
-        var workers = 2
+        @Option(help: "Aggregation workers in this process (or ORZO_WORKERS).")
+        var workers = environment("ORZO_WORKERS").flatMap { Int($0) } ?? 2
 
         func run() async throws {
             let storage = try FileStorage(root: dataDir)

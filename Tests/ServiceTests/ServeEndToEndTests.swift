@@ -203,6 +203,27 @@ struct ServeEndToEndTests {
         #expect(try await client.errorCode(["op": "get_measures", "metric": "locked", "refresh": true]) == nil)
     }
 
+    @Test("a metric whose stored data is corrupt answers internal, and the others still answer")
+    func corruptData() async throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let client = Client(context: try ZMQContext(), server: server)
+        let one = MeasureRecords.encode([Measure(timestamp: t0, value: 1)])
+        for name in ["healthy", "damaged"] {
+            _ = try await client.put([Array(Verb.put.utf8), Array("r".utf8), Array(name.utf8), one])
+            #expect(try await client.errorCode(["op": "get_measures", "metric": name, "refresh": true]) == nil)
+        }
+        let (_, described) = try await client.query(["op": "get_metric", "name": "damaged"])
+        let id = try #require(((described as? [String: Any])?["id"] as? String))
+        // Flip a byte in the middle of the metric's state file (docs/storage-files.md).
+        let path = "\(server.dataDirectory)/metrics/\(id.prefix(2))/\(id)"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(try await client.errorCode(["op": "get_measures", "metric": "damaged"]) == "internal")
+        #expect(try await client.errorCode(["op": "get_measures", "metric": "healthy"]) == nil)
+    }
+
     @Test("the error codes of the spec")
     func errorCodes() async throws {
         let server = try ServeProcess()
