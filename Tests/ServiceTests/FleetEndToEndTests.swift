@@ -29,27 +29,21 @@ final class RoleProcess: @unchecked Sendable {
     }
 }
 
-private func cephConf() -> String? {
-    guard let value = getenv("ORZO_TEST_CEPH_CONF") else { return nil }
-    let conf = String(cString: value)
-    return conf.isEmpty ? nil : conf
-}
+/// A fleet on the test cluster: one query, two ingest and three metricd
+/// processes, in a namespace of their own. `ack`/`push` are the first ingest's.
+final class Fleet: OrzoEndpoints, @unchecked Sendable {
+    let id = UInt64.random(in: 0..<UInt64.max)
+    private(set) var processes: [RoleProcess] = []
+    private(set) var metricds: [RoleProcess] = []
 
-private let fleetEnabled = getenv("CI") != nil || getenv("ORZO_SKIP_CEPH_TESTS").map { String(cString: $0) } != "1"
-private let t0: Nanoseconds = 1_767_225_600 * nanosecondsPerSecond
+    func endpoint(_ name: String) -> String { "ipc:///tmp/orzo-fleet-\(id)-\(name)" }
+    var push: String { endpoint("push0") }
+    var ack: String { endpoint("ack0") }
+    var query: String { endpoint("query") }
 
-@Suite("A fleet on Ceph: 2 ingest, 3 metricd, 1 query processes", .enabled(if: fleetEnabled), .serialized)
-struct FleetEndToEndTests {
-    @Test(
-        "agents push over both ingest sockets; a metricd is killed mid-ingest; every acknowledged measure is aggregated exactly once"
-    )
-    func fleet() async throws {
+    init() throws {
         guard let conf = cephConf() else { throw ServeProcess.ServeFailed(output: "ORZO_TEST_CEPH_CONF is not set") }
-        let id = UInt64.random(in: 0..<UInt64.max)
         let backend = ["--ceph-conf", conf, "--pool", "orzo-test-services", "--namespace", "fleet-\(id)"]
-        func endpoint(_ name: String) -> String { "ipc:///tmp/orzo-fleet-\(id)-\(name)" }
-        var processes: [RoleProcess] = []
-        defer { processes.forEach { $0.stop() } }
         processes.append(try RoleProcess(["query"] + backend + ["--query-endpoint", endpoint("query")]))
         for index in 0..<2 {
             processes.append(
@@ -58,12 +52,34 @@ struct FleetEndToEndTests {
                         "--push-endpoint", endpoint("push\(index)"), "--ack-endpoint", endpoint("ack\(index)"),
                     ]))
         }
-        var metricds: [RoleProcess] = []
         for _ in 0..<3 {
             metricds.append(try RoleProcess(["metricd"] + backend + ["--workers", "2", "--lease-seconds", "3"]))
         }
         processes += metricds
+    }
 
+    func stop() { processes.forEach { $0.stop() } }
+}
+
+func cephConf() -> String? {
+    guard let value = getenv("ORZO_TEST_CEPH_CONF") else { return nil }
+    let conf = String(cString: value)
+    return conf.isEmpty ? nil : conf
+}
+
+let fleetEnabled = getenv("CI") != nil || getenv("ORZO_SKIP_CEPH_TESTS").map { String(cString: $0) } != "1"
+private let t0: Nanoseconds = 1_767_225_600 * nanosecondsPerSecond
+
+@Suite("A fleet on Ceph: 2 ingest, 3 metricd, 1 query processes", .enabled(if: fleetEnabled), .serialized)
+struct FleetEndToEndTests {
+    @Test(
+        "agents push over both ingest sockets; a metricd is killed mid-ingest; every acknowledged measure is aggregated exactly once"
+    )
+    func fleet() async throws {
+        let fleet = try Fleet()
+        defer { fleet.stop() }
+        let endpoint = fleet.endpoint
+        let metricds = fleet.metricds
         let context = try ZMQContext()
         let metrics = (0..<12).map { "fleet.host-\($0).load" }
         var sent: [String: [Measure]] = [:]

@@ -45,18 +45,31 @@ private struct Golden: Decodable {
     let cases: [Case]
 }
 
-@Suite("Gnocchi's golden cases through orzo serve", .serialized)
+@Suite("Gnocchi's golden cases through orzo serve and through a fleet on Ceph", .serialized)
 struct OracleThroughServiceTests {
-    @Test("at least 50 oracle cases, every family, give Gnocchi's aggregates over the wire")
-    func oracleCases() async throws {
+    @Test("at least 50 oracle cases, every family, give Gnocchi's aggregates over the wire: orzo serve")
+    func throughServe() async throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        try await replay(through: server, label: "orzo serve")
+    }
+
+    @Test(
+        "at least 50 oracle cases, every family, give Gnocchi's aggregates over the wire: a fleet on Ceph",
+        .enabled(if: fleetEnabled))
+    func throughFleet() async throws {
+        let fleet = try Fleet()
+        defer { fleet.stop() }
+        try await replay(through: fleet, label: "a fleet on Ceph")
+    }
+
+    func replay(through server: any OrzoEndpoints, label: String) async throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../TimeseriesTests/Fixtures/golden-aggregation.json")
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
         // Every fourth case: 62 of 245, from every family of the generator.
         let selected = golden.cases.enumerated().filter { $0.offset % 4 == 0 }.map(\.element)
         #expect(selected.count >= 50)
-        let server = try ServeProcess()
-        defer { _ = server.stop() }
         let client = Client(context: try ZMQContext(), server: server)
         var mismatched: [String] = []
         var compared = 0
@@ -116,6 +129,6 @@ struct OracleThroughServiceTests {
         }
         #expect(mismatched.isEmpty, "\(mismatched.count) series differ: \(mismatched.prefix(5))")
         #expect(compared > 5000, "points compared: \(compared)")
-        print("oracle cases through orzo serve: \(selected.count) cases, \(compared) points compared")
+        print("oracle cases through \(label): \(selected.count) cases, \(compared) points compared")
     }
 }

@@ -6,8 +6,15 @@ import Timeseries
 import WireProtocol
 import ZeroMQ
 
+/// Where a running Orzo listens.
+protocol OrzoEndpoints: Sendable {
+    var push: String { get }
+    var ack: String { get }
+    var query: String { get }
+}
+
 /// `orzo serve` as a real process, spoken to over real ZeroMQ sockets.
-final class ServeProcess: @unchecked Sendable {
+final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
     let process = Process()
     let push: String
     let ack: String
@@ -57,7 +64,7 @@ extension FileHandle {
 /// A client over the real sockets.
 struct Client {
     let context: ZMQContext
-    let server: ServeProcess
+    let server: any OrzoEndpoints
 
     func put(_ frames: [[UInt8]]) async throws -> (String, [UInt8], [String: Any]) {
         let dealer = try ZMQSocket(context, type: .dealer)
