@@ -27,10 +27,7 @@ public struct IngestService: Sendable {
 
     /// Serves the PULL endpoint until the task is cancelled. `ready` runs once bound.
     public func runPush(endpoint: String, ready: @Sendable () -> Void = {}) async throws {
-        let socket = try ZMQSocket(context, type: .pull)
-        try socket.set(.maxMessageSize(maxMessageSize))
-        try socket.set(.receiveHighWaterMark(receiveHighWaterMark))
-        try socket.bind(endpoint)
+        let socket = try bind(.pull, endpoint)
         ready()
         defer { socket.close() }
         while !Task.isCancelled {
@@ -64,10 +61,7 @@ public struct IngestService: Sendable {
     /// Serves the ROUTER endpoint until the task is cancelled: replies only
     /// once the accepted measures are durable.
     public func runAcknowledged(endpoint: String, ready: @Sendable () -> Void = {}) async throws {
-        let socket = try ZMQSocket(context, type: .router)
-        try socket.set(.maxMessageSize(maxMessageSize))
-        try socket.set(.receiveHighWaterMark(receiveHighWaterMark))
-        try socket.bind(endpoint)
+        let socket = try bind(.router, endpoint)
         ready()
         defer { socket.close() }
         while !Task.isCancelled {
@@ -81,6 +75,15 @@ public struct IngestService: Sendable {
             let reply = await handleAcknowledged(payload)
             _ = try await socket.send(envelope + [Array(reply.verb.utf8), requestID, reply.body], timeout: .seconds(5))
         }
+    }
+
+    /// A socket with the ingest limits, bound to `endpoint`.
+    private func bind(_ type: ZMQSocketType, _ endpoint: String) throws -> ZMQSocket {
+        let socket = try ZMQSocket(context, type: type)
+        try socket.set(.maxMessageSize(maxMessageSize))
+        try socket.set(.receiveHighWaterMark(receiveHighWaterMark))
+        try socket.bind(endpoint)
+        return socket
     }
 
     private func handleAcknowledged(_ payload: ArraySlice<[UInt8]>) async -> (verb: String, body: [UInt8]) {

@@ -143,21 +143,19 @@ public enum SplitBlob {
     ) throws(BlobError)
         -> TimeSeries
     {
-        do {
-            let slots = try IntegerColumn.decode(count: count, from: &reader)
-            var timestamps = [Nanoseconds]()
-            timestamps.reserveCapacity(count)
-            var previous: Int64 = -1
-            for slot in slots {
-                guard slot > previous, slot < pointsPerSplit else {
-                    throw .corrupt("slot \(slot) out of order or range")
-                }
-                previous = slot
-                timestamps.append(key.start + slot * key.granularity)
+        let slots = try IntegerColumn.decode(count: count, from: &reader)
+        var timestamps = [Nanoseconds]()
+        timestamps.reserveCapacity(count)
+        var previous: Int64 = -1
+        for slot in slots {
+            guard slot > previous, slot < pointsPerSplit else {
+                throw .corrupt("slot \(slot) out of order or range")
             }
-            let values = try ValueColumn.decode(count: count, from: &reader)
-            return TimeSeries(timestamps: timestamps, values: values)
+            previous = slot
+            timestamps.append(key.start + slot * key.granularity)
         }
+        let values = try ValueColumn.decode(count: count, from: &reader)
+        return TimeSeries(timestamps: timestamps, values: values)
     }
 }
 
