@@ -94,7 +94,8 @@ cmd_test() {
     local status=${PIPESTATUS[0]}
     summarize "$results"
     rm -f "$results"
-    rm -rf /tmp/orzo-storage-tests
+    # What the tests leave in /tmp: store directories and ipc socket files.
+    rm -rf /tmp/orzo-storage-tests /tmp/orzo-e2e-* /tmp/orzo-fleet-* /tmp/orzo-zmq-test-*
     [ "$status" -eq 0 ] || exit "$status"
     stop_ceph
     trap - EXIT
