@@ -60,11 +60,17 @@ extension Orzo {
 
         func run() async throws {
             let (storage, indexer) = try await backend.open()
+            let counters = ServiceCounters()
             let ingest = IngestService(
                 context: try ZMQContext(), storage: storage, directory: MetricDirectory(indexer: indexer),
-                counters: ServiceCounters())
-            let ready = ReadyCounter(expected: 2) { announce("orzo ingest: ready") }
-            try await runUntilSignalled { group in
+                counters: counters)
+            let notifier = SystemdNotifier()
+            let ready = ReadyCounter(expected: 2) {
+                announce("orzo ingest: ready")
+                notifier.notify("READY=1\nSTATUS=accepting measures")
+            }
+            try await runUntilSignalled(notifier: notifier) { group in
+                group.addTask { await notifier.keepAlive { "accepted \(counters.value(.measuresAccepted)) measures" } }
                 group.addTask { [pushEndpoint] in try await ingest.runPush(endpoint: pushEndpoint, ready: ready.arrive)
                 }
                 group.addTask { [ackEndpoint] in
@@ -84,11 +90,21 @@ extension Orzo {
 
         func run() async throws {
             let (storage, indexer) = try await backend.open()
+            let counters = ServiceCounters()
             let metricd = MetricdService(
-                storage: storage, directory: MetricDirectory(indexer: indexer), counters: ServiceCounters(),
+                storage: storage, directory: MetricDirectory(indexer: indexer), counters: counters,
                 workers: workers, leaseDuration: .seconds(leaseSeconds))
+            let notifier = SystemdNotifier()
             announce("orzo metricd: ready (\(workers) workers)")
-            try await runUntilSignalled { group in group.addTask { try await metricd.run() } }
+            notifier.notify("READY=1\nSTATUS=aggregating with \(workers) workers")
+            try await runUntilSignalled(notifier: notifier) { group in
+                group.addTask { try await metricd.run() }
+                group.addTask {
+                    await notifier.keepAlive {
+                        "aggregated \(counters.value(.measuresProcessed)) measures in \(counters.value(.cyclesProcessed)) cycles"
+                    }
+                }
+            }
         }
     }
 
@@ -100,13 +116,19 @@ extension Orzo {
 
         func run() async throws {
             let (storage, indexer) = try await backend.open()
+            let counters = ServiceCounters()
             let query = QueryService(
                 context: try ZMQContext(), storage: storage, directory: MetricDirectory(indexer: indexer),
-                counters: ServiceCounters())
-            try await runUntilSignalled { group in
+                counters: counters)
+            let notifier = SystemdNotifier()
+            try await runUntilSignalled(notifier: notifier) { group in
                 group.addTask { [queryEndpoint] in
-                    try await query.run(endpoint: queryEndpoint) { announce("orzo query: ready") }
+                    try await query.run(endpoint: queryEndpoint) {
+                        announce("orzo query: ready")
+                        notifier.notify("READY=1\nSTATUS=answering queries")
+                    }
                 }
+                group.addTask { await notifier.keepAlive { "answered \(counters.value(.queries)) queries" } }
             }
         }
     }

@@ -40,10 +40,17 @@ extension Orzo {
             let ingest = IngestService(context: context, storage: storage, directory: directory, counters: counters)
             let query = QueryService(
                 context: context, storage: storage, directory: directory, counters: counters, metricd: metricd)
+            let notifier = SystemdNotifier()
             let bound = ReadyCounter(expected: 3) {
                 announce("orzo serve: ready (push \(pushEndpoint), ack \(ackEndpoint), query \(queryEndpoint))")
+                notifier.notify("READY=1\nSTATUS=serving")
             }
-            try await runUntilSignalled { group in
+            try await runUntilSignalled(notifier: notifier) { group in
+                group.addTask {
+                    await notifier.keepAlive {
+                        "ingested \(counters.value(.measuresAccepted)) measures, aggregated \(counters.value(.measuresProcessed))"
+                    }
+                }
                 group.addTask { [pushEndpoint] in try await ingest.runPush(endpoint: pushEndpoint, ready: bound.arrive)
                 }
                 group.addTask { [ackEndpoint] in
@@ -77,7 +84,9 @@ final class ReadyCounter: Sendable {
 
 /// Runs the services until SIGTERM or SIGINT, then cancels them: each finishes
 /// what it is doing (a processing cycle completes and releases its lease).
-func runUntilSignalled(_ start: (inout ThrowingTaskGroup<Void, any Error>) -> Void) async throws {
+func runUntilSignalled(
+    notifier: SystemdNotifier? = nil, _ start: (inout ThrowingTaskGroup<Void, any Error>) -> Void
+) async throws {
     signal(SIGTERM, SIG_IGN)
     signal(SIGINT, SIG_IGN)
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -85,6 +94,7 @@ func runUntilSignalled(_ start: (inout ThrowingTaskGroup<Void, any Error>) -> Vo
         let signals = SignalWatcher([SIGTERM, SIGINT])
         group.addTask {
             await signals.wait()
+            notifier?.notify("STOPPING=1")
             throw CancellationError()
         }
         do {
