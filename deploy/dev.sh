@@ -18,7 +18,7 @@ now_ms() { date +%s%3N; }
 # Debian packages: build (C headers of the two libraries Orzo binds), test
 # (a real Ceph), and tools the tests use.
 BUILD_PACKAGES=(librados-dev libzmq3-dev libsqlite3-dev)
-TEST_PACKAGES=(ceph-mon ceph-osd ceph-common uuid-runtime python3 procps)
+TEST_PACKAGES=(ceph-mon ceph-osd ceph-common uuid-runtime python3 procps systemd)
 
 install_packages() {
     local missing=()
@@ -74,6 +74,9 @@ cmd_test() {
 
     log "building with warnings as errors (set in Package.swift), tests included"
     swift build --build-tests
+
+    log "the systemd units pass systemd-analyze verify"
+    deploy/tests/systemd-verify.sh "$(swift build --show-bin-path)/orzo"
 
     log "the throwaway Ceph starts and stops cleanly three times in a row"
     deploy/tests/ceph-dev-cycles.sh
