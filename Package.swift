@@ -26,6 +26,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries, linked directly: librados-dev ships no pkg-config file, and
@@ -52,6 +53,7 @@ let package = Package(
                 "StorageCeph",
                 "StorageFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -74,7 +76,9 @@ let package = Package(
         // The services: ingest front workers, aggregation workers, the query service.
         .target(
             name: "Services",
-            dependencies: ["WireProtocol", "Storage", "Timeseries", "ZeroMQ"],
+            dependencies: [
+                "WireProtocol", "Storage", "Timeseries", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings),
 
         // Shared by the storage tests and the process they start and kill.

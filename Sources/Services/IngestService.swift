@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Storage
 import Timeseries
 import WireProtocol
@@ -54,6 +55,8 @@ public struct IngestService: Sendable {
                 counters.add(.measuresAccepted, batches.values.reduce(0) { $0 + $1.count })
             } catch {
                 counters.add(.measuresDroppedUnavailable, batches.values.reduce(0) { $0 + $1.count })
+                Logger(label: "orzo.ingest").warning(
+                    "storage unavailable: pushed measures dropped", metadata: ["error": "\(error)"])
             }
         }
     }
@@ -114,6 +117,7 @@ public struct IngestService: Sendable {
         do {
             try await storage.appendMeasures(batches)
         } catch {
+            Logger(label: "orzo.ingest").warning("storage unavailable: put refused", metadata: ["error": "\(error)"])
             return (Verb.error, errorBody(.unavailable, "storage is unavailable, retry: \(error)"))
         }
         countRejections(message)

@@ -1,3 +1,4 @@
+import Logging
 import Storage
 import Synchronization
 import Timeseries
@@ -40,6 +41,8 @@ public final class MetricdService: Sendable {
         }
     }
 
+    private var logger: Logger { Logger(label: "orzo.metricd") }
+
     private func work(_ worker: Int) async throws {
         let cycle = ProcessingCycle(storage: storage, leaseDuration: leaseDuration)
         // Marks already found idle, so an idle metric's entry costs nothing until it is marked again.
@@ -52,6 +55,7 @@ public final class MetricdService: Sendable {
                 do {
                     pending = try await storage.metricsWithPendingMeasures(inSack: sack)
                 } catch {
+                    logger.warning("cannot list a sack; retrying", metadata: ["sack": "\(sack)", "error": "\(error)"])
                     continue  // storage down: try again on the next scan
                 }
                 for entry in pending where !Task.isCancelled {
@@ -104,6 +108,9 @@ public final class MetricdService: Sendable {
         } catch StorageError.corrupt(let metric, let reason) {
             quarantine.withLock { $0[metric] = reason }
             counters.add(.metricsQuarantined)
+            logger.error(
+                "metric quarantined: its stored data is corrupt",
+                metadata: ["metric": "\(metric)", "reason": "\(reason)"])
             return nil
         }
     }

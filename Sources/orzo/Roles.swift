@@ -29,6 +29,7 @@ struct BackendOptions: ParsableArguments {
     var dataDir = environment("ORZO_DATA_DIR") ?? "./orzo-data"
 
     func open() async throws -> (any MetricStorage, any Indexer) {
+        bootstrapLogging()
         let namespace = self.namespace ?? environment("ORZO_NAMESPACE")
         let keyring = self.keyring ?? environment("ORZO_KEYRING")
         if let cephConf = cephConf ?? environment("ORZO_CEPH_CONF") {

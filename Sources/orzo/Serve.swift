@@ -1,6 +1,7 @@
 import ArgumentParser
 @preconcurrency import Dispatch
 import Foundation
+import Logging
 import Services
 import Storage
 import StorageFiles
@@ -30,6 +31,7 @@ extension Orzo {
         var workers = environment("ORZO_WORKERS").flatMap { Int($0) } ?? 2
 
         func run() async throws {
+            bootstrapLogging()
             let storage = try FileStorage(root: dataDir)
             let indexer = try SQLiteIndexer(path: "\(dataDir)/index.sqlite")
             try await indexer.installDefaults()
@@ -43,6 +45,12 @@ extension Orzo {
             let notifier = SystemdNotifier()
             let bound = ReadyCounter(expected: 3) {
                 announce("orzo serve: ready (push \(pushEndpoint), ack \(ackEndpoint), query \(queryEndpoint))")
+                Logger(label: "orzo.serve").info(
+                    "serving",
+                    metadata: [
+                        "push": "\(pushEndpoint)", "ack": "\(ackEndpoint)", "query": "\(queryEndpoint)",
+                        "data_dir": "\(dataDir)",
+                    ])
                 notifier.notify("READY=1\nSTATUS=serving")
             }
             try await runUntilSignalled(notifier: notifier) { group in
@@ -125,4 +133,9 @@ final class SignalWatcher: @unchecked Sendable {
     func wait() async {
         for await _ in received.stream { return }
     }
+}
+
+/// Orzo's log format for this process (once: swift-log allows one bootstrap).
+func bootstrapLogging() {
+    LoggingSystem.bootstrap { OrzoLogHandler(label: $0) }
 }

@@ -59,6 +59,8 @@ struct SystemdNotifyTests {
         environment["WATCHDOG_USEC"] = "300000"  // pings every 150 ms
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
         try process.run()
 
         var messages: [String] = []
@@ -80,5 +82,44 @@ struct SystemdNotifyTests {
         let stopping = try #require(first("STOPPING=1"), "\(lines)")
         #expect(ready < status && status < watchdog && watchdog < stopping, "\(lines)")
         #expect(process.terminationStatus == 0)
+        // Under systemd, log lines carry a syslog priority and no timestamp.
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if role == "serve" {
+            #expect(
+                log.split(separator: "\n").contains { $0.hasPrefix("<6>orzo.serve: serving ") && $0.contains("push=") },
+                "\(log)")
+        }
+        #expect(!log.split(separator: "\n").contains { !$0.hasPrefix("<") }, "every line has a priority: \(log)")
+    }
+
+    @Test("at a terminal, log lines start with a timestamp and the level")
+    func terminalLogs() throws {
+        let id = UInt64.random(in: 0..<UInt64.max)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("orzo")
+        process.arguments = [
+            "serve", "--data-dir", "/tmp/orzo-storage-tests/log-\(id)", "--push-endpoint",
+            "ipc:///tmp/orzo-e2e-\(id)-push",
+            "--ack-endpoint", "ipc:///tmp/orzo-e2e-\(id)-ack", "--query-endpoint", "ipc:///tmp/orzo-e2e-\(id)-query",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = nil
+        environment["JOURNAL_STREAM"] = nil
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        _ = output.fileHandleForReading.availableDataUntilNewline()  // ready
+        process.terminate()
+        process.waitUntilExit()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let line = try #require(log.split(separator: "\n").first { $0.contains("orzo.serve: serving") }, "\(log)")
+        #expect(
+            line.range(
+                of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z info orzo\.serve: serving "#, options: .regularExpression)
+                != nil, "\(line)")
     }
 }
