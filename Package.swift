@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "StorageCeph", targets: ["StorageCeph"]),
         .library(name: "StorageFiles", targets: ["StorageFiles"]),
+        .library(name: "OrzoClient", targets: ["OrzoClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -81,6 +82,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
 
+        // The Swift client library, for agents and query clients.
+        .target(
+            name: "OrzoClient", dependencies: ["WireProtocol", "Storage", "Timeseries", "ZeroMQ"],
+            swiftSettings: strictSettings),
+
         // Shared by the storage tests and the process they start and kill.
         .target(name: "OrzoTestSupport", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
         .executableTarget(
@@ -107,7 +113,8 @@ let package = Package(
         .testTarget(name: "RadosTests", dependencies: ["Rados", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(
-            name: "ServiceTests", dependencies: ["WireProtocol", "Storage", "StorageFiles", "Timeseries", "ZeroMQ"],
+            name: "ServiceTests",
+            dependencies: ["OrzoClient", "WireProtocol", "Storage", "StorageFiles", "Timeseries", "ZeroMQ"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "WireProtocolTests", dependencies: ["WireProtocol", "Storage", "Timeseries"],

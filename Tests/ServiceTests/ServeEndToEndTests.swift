@@ -21,8 +21,7 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
     let query: String
     let dataDirectory: String
 
-    init() throws {
-        let id = UInt64.random(in: 0..<UInt64.max)
+    init(extraArguments: [String] = [], id: UInt64 = .random(in: 0..<UInt64.max)) throws {
         dataDirectory = "/tmp/orzo-storage-tests/serve-\(id)"
         push = "ipc:///tmp/orzo-e2e-\(id)-push"
         ack = "ipc:///tmp/orzo-e2e-\(id)-ack"
@@ -32,7 +31,7 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
         process.arguments = [
             "serve", "--data-dir", dataDirectory, "--push-endpoint", push, "--ack-endpoint", ack, "--query-endpoint",
             query,
-        ]
+        ] + extraArguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()
