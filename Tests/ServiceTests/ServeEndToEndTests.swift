@@ -28,10 +28,12 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
         query = "ipc:///tmp/orzo-e2e-\(id)-query"
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("orzo")
-        process.arguments = [
-            "serve", "--data-dir", dataDirectory, "--push-endpoint", push, "--ack-endpoint", ack, "--query-endpoint",
-            query,
-        ] + extraArguments
+        process.arguments =
+            [
+                "serve", "--data-dir", dataDirectory, "--push-endpoint", push, "--ack-endpoint", ack,
+                "--query-endpoint",
+                query,
+            ] + extraArguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()
