@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries, linked directly: librados-dev ships no pkg-config file, and
@@ -53,6 +54,8 @@ let package = Package(
                 "WireProtocol",
                 "StorageCeph",
                 "StorageFiles",
+                "Statsd",
+                "OrzoClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -87,6 +90,15 @@ let package = Package(
             name: "OrzoClient", dependencies: ["WireProtocol", "Storage", "Timeseries", "ZeroMQ"],
             swiftSettings: strictSettings),
 
+        // The statsd bridge: UDP statsd lines in, acknowledged puts out.
+        .target(
+            name: "Statsd",
+            dependencies: [
+                "OrzoClient", "Storage", "Timeseries", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings),
+
         // Shared by the storage tests and the process they start and kill.
         .target(name: "OrzoTestSupport", dependencies: ["Storage", "Timeseries"], swiftSettings: strictSettings),
         .executableTarget(
@@ -116,6 +128,7 @@ let package = Package(
             name: "ServiceTests",
             dependencies: ["OrzoClient", "WireProtocol", "Storage", "StorageFiles", "Timeseries", "ZeroMQ"],
             swiftSettings: strictSettings),
+        .testTarget(name: "StatsdTests", dependencies: ["Statsd", "Timeseries"], swiftSettings: strictSettings),
         .testTarget(
             name: "WireProtocolTests", dependencies: ["WireProtocol", "Storage", "Timeseries"],
             swiftSettings: strictSettings),

@@ -9,7 +9,8 @@ struct Orzo: AsyncParsableCommand {
         abstract: "Orzo: a time-series database for metrics, built on Gnocchi's design.",
         subcommands: [
             Serve.self, Ingest.self, Metricd.self, Query.self, ArchivePolicyCommand.self, ArchivePolicyRuleCommand.self,
-            MetricCommand.self, MeasuresCommand.self, AggregatesCommand.self, StatusCommand.self, Info.self,
+            MetricCommand.self, MeasuresCommand.self, AggregatesCommand.self, StatusCommand.self, StatsdCommand.self,
+            Info.self,
         ]
     )
 }

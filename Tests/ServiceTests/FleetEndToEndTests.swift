@@ -9,6 +9,8 @@ import ZeroMQ
 /// A role process of the fleet, on the test cluster.
 final class RoleProcess: @unchecked Sendable {
     let process = Process()
+    /// What the role printed when it became ready.
+    let readyLine: String
 
     init(_ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -17,8 +19,8 @@ final class RoleProcess: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableDataUntilNewline(), as: UTF8.self)
-        guard line.contains("ready") else { throw ServeProcess.ServeFailed(output: line) }
+        readyLine = String(decoding: output.fileHandleForReading.availableDataUntilNewline(), as: UTF8.self)
+        guard readyLine.contains("ready") else { throw ServeProcess.ServeFailed(output: readyLine) }
     }
 
     func kill(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
