@@ -29,6 +29,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries, linked directly: librados-dev ships no pkg-config file, and
@@ -56,6 +61,8 @@ let package = Package(
                 "StorageFiles",
                 "Statsd",
                 "OrzoClient",
+                "Telemetry",
+                "OrzoConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -82,12 +89,33 @@ let package = Package(
             name: "Services",
             dependencies: [
                 "WireProtocol", "Storage", "Timeseries", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings),
 
         // The Swift client library, for agents and query clients.
         .target(
             name: "OrzoClient", dependencies: ["WireProtocol", "Storage", "Timeseries", "ZeroMQ"],
+            swiftSettings: strictSettings),
+
+        // One configuration: every setting from a flag, the environment, a file or its default.
+        .target(
+            name: "OrzoConfig",
+            dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"), .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings),
+
+        // Prometheus metrics: the exporter, the /metrics endpoint, storage instrumentation.
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                "Storage", "Timeseries", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings),
 
         // The statsd bridge: UDP statsd lines in, acknowledged puts out.
@@ -128,6 +156,7 @@ let package = Package(
             name: "ServiceTests",
             dependencies: ["OrzoClient", "WireProtocol", "Storage", "StorageFiles", "Timeseries", "ZeroMQ"],
             swiftSettings: strictSettings),
+        .testTarget(name: "OrzoConfigTests", dependencies: ["OrzoConfig"], swiftSettings: strictSettings),
         .testTarget(name: "StatsdTests", dependencies: ["Statsd", "Timeseries"], swiftSettings: strictSettings),
         .testTarget(
             name: "WireProtocolTests", dependencies: ["WireProtocol", "Storage", "Timeseries"],

@@ -1,7 +1,9 @@
+import Metrics
 import Synchronization
 
 /// What the services count, for `status` and the logs: every rejected or
-/// dropped measure is counted somewhere an operator can see.
+/// dropped measure is counted somewhere an operator can see. Each count also
+/// goes to swift-metrics, so `/metrics` shows it when an exporter is set up.
 public final class ServiceCounters: Sendable {
     public enum Name: String, CaseIterable, Sendable {
         case messagesReceived = "ingest.messages.received"
@@ -16,18 +18,51 @@ public final class ServiceCounters: Sendable {
         case measuresProcessed = "metricd.measures.processed"
         case measuresDroppedTooOld = "metricd.measures.dropped.too_old"
         case leaseContention = "metricd.lease.busy"
+        case leaseLost = "metricd.lease.lost"
         case metricsQuarantined = "metricd.metrics.quarantined"
         case queries = "query.requests"
         case queryErrors = "query.errors"
+
+        /// The Prometheus name and labels. Labels come from fixed sets only.
+        public var exported: (name: String, labels: [(String, String)]) {
+            switch self {
+            case .messagesReceived: ("orzo_ingest_messages_total", [])
+            case .messagesMalformed: ("orzo_ingest_messages_rejected_total", [("reason", "malformed")])
+            case .messagesUnknownVerb: ("orzo_ingest_messages_rejected_total", [("reason", "unknown_verb")])
+            case .measuresAccepted: ("orzo_ingest_measures_accepted_total", [])
+            case .measuresRejectedNonFinite: ("orzo_ingest_measures_rejected_total", [("reason", "non_finite_value")])
+            case .measuresRejectedTimestamp:
+                ("orzo_ingest_measures_rejected_total", [("reason", "timestamp_out_of_range")])
+            case .measuresDroppedUnknownMetric: ("orzo_ingest_measures_rejected_total", [("reason", "unknown_metric")])
+            case .measuresDroppedUnavailable: ("orzo_ingest_measures_rejected_total", [("reason", "unavailable")])
+            case .cyclesProcessed: ("orzo_metricd_cycles_total", [])
+            case .measuresProcessed: ("orzo_metricd_measures_processed_total", [])
+            case .measuresDroppedTooOld: ("orzo_metricd_measures_dropped_too_old_total", [])
+            case .leaseContention: ("orzo_metricd_lease_busy_total", [])
+            case .leaseLost: ("orzo_metricd_lease_lost_total", [])
+            case .metricsQuarantined: ("orzo_metricd_metrics_quarantined_total", [])
+            case .queries: ("orzo_query_requests_total", [])
+            case .queryErrors: ("orzo_query_errors_total", [])
+            }
+        }
     }
 
     private let values = Mutex([Name: Int]())
+    private let exported: [Name: Counter]
 
-    public init() {}
+    /// Create after `MetricsSystem.bootstrap`, if any: the exported counters
+    /// are made here. Each is created at zero, so a scrape lists them all.
+    public init() {
+        exported = Dictionary(
+            uniqueKeysWithValues: Name.allCases.map { name in
+                (name, Counter(label: name.exported.name, dimensions: name.exported.labels))
+            })
+    }
 
     public func add(_ name: Name, _ amount: Int = 1) {
         guard amount != 0 else { return }
         values.withLock { $0[name, default: 0] += amount }
+        exported[name]?.increment(by: Int64(amount))
     }
 
     public func value(_ name: Name) -> Int { values.withLock { $0[name] ?? 0 } }

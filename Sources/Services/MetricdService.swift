@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import Storage
 import Synchronization
 import Timeseries
@@ -17,6 +18,13 @@ public final class MetricdService: Sendable {
 
     /// Metrics whose stored data is corrupt: skipped, reported in status.
     public let quarantine = Mutex<[MetricID: String]>([:])
+
+    /// Per sack, what its last scan found: metrics pending and the oldest mark.
+    private let sackBacklog = Mutex<[Int: (metrics: Int, oldest: Nanoseconds?)]>([:])
+    private let cycleDuration = Metrics.Timer(label: "orzo_metricd_cycle_duration_seconds")
+    private let cycleMeasures = Recorder(label: "orzo_metricd_cycle_measures", aggregate: true)
+    private let backlogMetrics = Gauge(label: "orzo_backlog_metrics")
+    private let backlogAge = Gauge(label: "orzo_backlog_oldest_seconds")
 
     public init(
         storage: any MetricStorage, directory: MetricDirectory, counters: ServiceCounters, workers: Int = 2,
@@ -54,6 +62,7 @@ public final class MetricdService: Sendable {
                 let pending: [PendingMetric]
                 do {
                     pending = try await storage.metricsWithPendingMeasures(inSack: sack)
+                    recordBacklog(sack: sack, pending)
                 } catch {
                     logger.warning("cannot list a sack; retrying", metadata: ["sack": "\(sack)", "error": "\(error)"])
                     continue  // storage down: try again on the next scan
@@ -65,6 +74,16 @@ public final class MetricdService: Sendable {
             }
             if !didWork { try? await Task.sleep(for: idlePause) }
         }
+    }
+
+    /// Backlog gauges for this process's view: each worker's last scan of its sacks.
+    private func recordBacklog(sack: Int, _ pending: [PendingMetric]) {
+        let (metrics, oldest) = sackBacklog.withLock { backlog in
+            backlog[sack] = (pending.count, pending.map(\.markedAt).min())
+            return (backlog.values.reduce(0) { $0 + $1.metrics }, backlog.values.compactMap(\.oldest).min())
+        }
+        backlogMetrics.record(metrics)
+        backlogAge.record(oldest.map { Double(max(0, wallClockNanoseconds() - $0)) / 1e9 } ?? 0)
     }
 
     private func didProcess(_ outcome: CycleOutcome??) -> Bool {
@@ -86,6 +105,7 @@ public final class MetricdService: Sendable {
             return nil
         }
         do {
+            var started = ContinuousClock.now
             var outcome = try await cycle.process(entry.metric, policy: policy)
             while true {
                 switch outcome {
@@ -97,14 +117,23 @@ public final class MetricdService: Sendable {
                     try await storage.forgetIfIdle(entry)
                     return outcome
                 case .processed(let measures, let dropped, let more):
+                    cycleDuration.record(duration: started.duration(to: .now))
+                    cycleMeasures.record(measures)
                     counters.add(.cyclesProcessed)
                     counters.add(.measuresProcessed, measures)
                     counters.add(.measuresDroppedTooOld, dropped)
                     idleAt[entry.metric] = nil
                     guard more else { return .processed(measures: measures, droppedTooOld: dropped, more: false) }
+                    started = .now
                     outcome = try await cycle.process(entry.metric, policy: policy)
                 }
             }
+        } catch StorageError.leaseLost(let metric) {
+            // This worker stalled past its lease and another took the metric over; the
+            // commit was refused whole, so the other's result stands.
+            counters.add(.leaseLost)
+            logger.warning("lease lost: another worker took the metric over", metadata: ["metric": "\(metric)"])
+            return nil
         } catch StorageError.corrupt(let metric, let reason) {
             quarantine.withLock { $0[metric] = reason }
             counters.add(.metricsQuarantined)

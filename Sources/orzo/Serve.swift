@@ -2,6 +2,7 @@ import ArgumentParser
 @preconcurrency import Dispatch
 import Foundation
 import Logging
+import OrzoConfig
 import Services
 import Storage
 import StorageFiles
@@ -15,30 +16,34 @@ extension Orzo {
             abstract: "Run ingest, aggregation workers and the query service in one process, on local files."
         )
 
-        @Option(help: "Directory for the data: file storage and the SQLite indexer (or ORZO_DATA_DIR).")
-        var dataDir = environment("ORZO_DATA_DIR") ?? "./orzo-data"
-
-        @Option(help: "Fire-and-forget ingest endpoint, PULL (or ORZO_PUSH).")
-        var pushEndpoint = environment("ORZO_PUSH") ?? "tcp://127.0.0.1:5580"
-
-        @Option(help: "Acknowledged ingest endpoint, ROUTER (or ORZO_ACK).")
-        var ackEndpoint = environment("ORZO_ACK") ?? "tcp://127.0.0.1:5581"
-
-        @Option(help: "Query endpoint, ROUTER (or ORZO_QUERY).")
-        var queryEndpoint = environment("ORZO_QUERY") ?? "tcp://127.0.0.1:5582"
-
-        @Option(help: "Aggregation workers in this process (or ORZO_WORKERS).")
-        var workers = environment("ORZO_WORKERS").flatMap { Int($0) } ?? 2
+        @OptionGroup var common: CommonOptions
+        @Option(help: settingHelp("data_dir")) var dataDir: String?
+        @Option(help: settingHelp("ingest.push_endpoint")) var pushEndpoint: String?
+        @Option(help: settingHelp("ingest.ack_endpoint")) var ackEndpoint: String?
+        @Option(help: settingHelp("query.endpoint")) var queryEndpoint: String?
+        @Option(help: settingHelp("metricd.workers")) var workers: String?
+        @Option(help: settingHelp("metricd.lease_seconds")) var leaseSeconds: String?
 
         func run() async throws {
-            bootstrapLogging()
-            let storage = try FileStorage(root: dataDir)
+            let configuration = try await common.load([
+                "data_dir": dataDir, "ingest.push_endpoint": pushEndpoint, "ingest.ack_endpoint": ackEndpoint,
+                "query.endpoint": queryEndpoint, "metricd.workers": workers, "metricd.lease_seconds": leaseSeconds,
+            ])
+            let metrics = MetricsExport(configuration)
+            let dataDir = configuration.string("data_dir")!
+            let pushEndpoint = configuration.string("ingest.push_endpoint")!
+            let ackEndpoint = configuration.string("ingest.ack_endpoint")!
+            let queryEndpoint = configuration.string("query.endpoint")!
+            let storage = metrics.wrap(try FileStorage(root: dataDir))
             let indexer = try SQLiteIndexer(path: "\(dataDir)/index.sqlite")
             try await indexer.installDefaults()
             let context = try ZMQContext()
             let counters = ServiceCounters()
             let directory = MetricDirectory(indexer: indexer)
-            let metricd = MetricdService(storage: storage, directory: directory, counters: counters, workers: workers)
+            let metricd = MetricdService(
+                storage: storage, directory: directory, counters: counters,
+                workers: configuration.int("metricd.workers"),
+                leaseDuration: .seconds(configuration.int("metricd.lease_seconds")))
             let ingest = IngestService(context: context, storage: storage, directory: directory, counters: counters)
             let query = QueryService(
                 context: context, storage: storage, directory: directory, counters: counters, metricd: metricd)
@@ -54,6 +59,7 @@ extension Orzo {
                 notifier.notify("READY=1\nSTATUS=serving")
             }
             try await runUntilSignalled(notifier: notifier) { group in
+                metrics.add(to: &group)
                 group.addTask {
                     await notifier.keepAlive {
                         "ingested \(counters.value(.measuresAccepted)) measures, aggregated \(counters.value(.measuresProcessed))"
@@ -133,9 +139,4 @@ final class SignalWatcher: @unchecked Sendable {
     func wait() async {
         for await _ in received.stream { return }
     }
-}
-
-/// Orzo's log format for this process (once: swift-log allows one bootstrap).
-func bootstrapLogging() {
-    LoggingSystem.bootstrap { OrzoLogHandler(label: $0) }
 }

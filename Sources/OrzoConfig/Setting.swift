@@ -1,0 +1,147 @@
+/// One configuration key: its place in the file, its environment variable,
+/// its flag, its default and what it means. ``Setting/all`` is the single list
+/// that the loader, `orzo config check` and docs/configuration.md follow.
+public struct Setting: Sendable, Hashable {
+    /// Dotted path in the file: `ingest.ack_endpoint` is `ack_endpoint:` under `ingest:`.
+    public let key: String
+    public let environment: String
+    /// The long flag, without the dashes.
+    public let flag: String
+    /// Nil: unset unless given (e.g. `ceph.conf`, whose presence selects Ceph).
+    public let defaultValue: String?
+    public let kind: Kind
+    public let help: String
+    /// The commands that read it.
+    public let roles: [String]
+
+    public enum Kind: String, Sendable, Hashable {
+        case path, text
+        /// A ZeroMQ endpoint: tcp://HOST:PORT, ipc://PATH or inproc://NAME.
+        case zmqEndpoint = "ZeroMQ endpoint"
+        /// HOST:PORT, IPv6 hosts in brackets.
+        case hostPort = "HOST:PORT"
+        case positiveInteger = "positive integer"
+        case positiveNumber = "positive number"
+        case logLevel = "log level"
+    }
+
+    /// Checks a value of this setting; the message says what is expected.
+    public func validate(_ value: String) -> String? {
+        switch kind {
+        case .path: return value.isEmpty ? "an empty path" : nil
+        case .text: return nil
+        case .zmqEndpoint:
+            let schemes = ["tcp://", "ipc://", "inproc://", "pgm://", "epgm://", "vmci://"]
+            guard let scheme = schemes.first(where: value.hasPrefix), value.count > scheme.count else {
+                return "'\(value)' is not a ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH or inproc://NAME)"
+            }
+            if scheme == "tcp://", HostPort(value.dropFirst(scheme.count)) == nil, !value.hasSuffix(":*") {
+                return "'\(value)' needs a host and a port (tcp://HOST:PORT)"
+            }
+            return nil
+        case .hostPort:
+            return HostPort(Substring(value)) == nil ? "'\(value)' is not HOST:PORT" : nil
+        case .positiveInteger:
+            guard let number = Int(value), number > 0 else { return "'\(value)' is not a positive integer" }
+            return nil
+        case .positiveNumber:
+            guard let number = Double(value), number > 0, number.isFinite else {
+                return "'\(value)' is not a positive number"
+            }
+            return nil
+        case .logLevel:
+            return Self.logLevels.contains(value)
+                ? nil : "'\(value)' is not a log level (\(Self.logLevels.joined(separator: ", ")))"
+        }
+    }
+
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+}
+
+/// HOST:PORT, with IPv6 hosts in brackets ("[::1]:8125"); port 0 asks the
+/// system for a free one.
+public struct HostPort: Sendable, Hashable {
+    public let host: String
+    public let port: Int
+
+    public init?(_ text: Substring) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+}
+
+extension Setting {
+    static let servers = ["serve", "ingest", "metricd", "query"]
+    static let fleet = ["ingest", "metricd", "query"]
+
+    public static let all: [Setting] = [
+        Setting(
+            key: "data_dir", environment: "ORZO_DATA_DIR", flag: "data-dir", defaultValue: "./orzo-data", kind: .path,
+            help: "Directory of the file storage and the SQLite indexer, when not on Ceph.", roles: servers),
+        Setting(
+            key: "ceph.conf", environment: "ORZO_CEPH_CONF", flag: "ceph-conf", defaultValue: nil, kind: .path,
+            help: "ceph.conf of the cluster; when set, the roles use Ceph and the RADOS indexer.", roles: fleet),
+        Setting(
+            key: "ceph.pool", environment: "ORZO_POOL", flag: "pool", defaultValue: "orzo", kind: .text,
+            help: "RADOS pool, created if missing.", roles: fleet),
+        Setting(
+            key: "ceph.namespace", environment: "ORZO_NAMESPACE", flag: "namespace", defaultValue: "", kind: .text,
+            help: "RADOS namespace within the pool (several deployments can share a pool).", roles: fleet),
+        Setting(
+            key: "ceph.user", environment: "ORZO_CEPH_USER", flag: "ceph-user", defaultValue: "client.admin",
+            kind: .text, help: "Ceph user, as an entity name.", roles: fleet),
+        Setting(
+            key: "ceph.keyring", environment: "ORZO_KEYRING", flag: "keyring", defaultValue: nil, kind: .path,
+            help: "Keyring file of the Ceph user (default: as ceph.conf says).", roles: fleet),
+        Setting(
+            key: "ingest.push_endpoint", environment: "ORZO_PUSH", flag: "push-endpoint",
+            defaultValue: "tcp://127.0.0.1:5580", kind: .zmqEndpoint,
+            help: "Fire-and-forget ingest endpoint (PULL; agents connect PUSH sockets).", roles: ["serve", "ingest"]),
+        Setting(
+            key: "ingest.ack_endpoint", environment: "ORZO_ACK", flag: "ack-endpoint",
+            defaultValue: "tcp://127.0.0.1:5581", kind: .zmqEndpoint,
+            help:
+                "Acknowledged ingest endpoint (ROUTER; agents connect DEALER or REQ sockets). The statsd bridge sends here.",
+            roles: ["serve", "ingest", "statsd"]),
+        Setting(
+            key: "query.endpoint", environment: "ORZO_QUERY", flag: "query-endpoint",
+            defaultValue: "tcp://127.0.0.1:5582", kind: .zmqEndpoint,
+            help: "Query endpoint (ROUTER; clients connect REQ or DEALER sockets).", roles: ["serve", "query"]),
+        Setting(
+            key: "metricd.workers", environment: "ORZO_WORKERS", flag: "workers", defaultValue: "2",
+            kind: .positiveInteger, help: "Aggregation workers in this process.", roles: ["serve", "metricd"]),
+        Setting(
+            key: "metricd.lease_seconds", environment: "ORZO_LEASE_SECONDS", flag: "lease-seconds",
+            defaultValue: "30", kind: .positiveInteger,
+            help: "Lease on a metric during a cycle: how long a crashed worker's metrics wait for another.",
+            roles: ["serve", "metricd"]),
+        Setting(
+            key: "metrics.endpoint", environment: "ORZO_METRICS_ENDPOINT", flag: "metrics-endpoint",
+            defaultValue: nil, kind: .hostPort,
+            help: "HOST:PORT to serve Prometheus metrics on (GET /metrics); off when unset.",
+            roles: servers + ["statsd"]),
+        Setting(
+            key: "log.level", environment: "ORZO_LOG_LEVEL", flag: "log-level", defaultValue: "info", kind: .logLevel,
+            help: "Lowest level logged: trace, debug, info, notice, warning, error or critical.",
+            roles: servers + ["statsd"]),
+        Setting(
+            key: "statsd.endpoint", environment: "ORZO_STATSD_ENDPOINT", flag: "statsd-endpoint",
+            defaultValue: "127.0.0.1:8125", kind: .hostPort, help: "UDP HOST:PORT the statsd bridge listens on.",
+            roles: ["statsd"]),
+        Setting(
+            key: "statsd.flush_interval", environment: "ORZO_STATSD_FLUSH_INTERVAL", flag: "flush-interval",
+            defaultValue: "10", kind: .positiveNumber, help: "Seconds between the statsd bridge's flushes.",
+            roles: ["statsd"]),
+        Setting(
+            key: "statsd.prefix", environment: "ORZO_STATSD_PREFIX", flag: "prefix", defaultValue: "", kind: .text,
+            help: "Prefix added to every metric name the statsd bridge sends.", roles: ["statsd"]),
+    ]
+
+    public static func named(_ key: String) -> Setting? { all.first { $0.key == key } }
+}

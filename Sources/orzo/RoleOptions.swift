@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import Logging
+import OrzoConfig
+import Prometheus
+import Rados
+import Services
+import Storage
+import StorageCeph
+import StorageFiles
+import Telemetry
+
+/// The help of a setting's flag: what it means, and where else it can be set.
+func settingHelp(_ key: String) -> ArgumentHelp {
+    guard let setting = Setting.named(key) else { preconditionFailure("unknown setting \(key)") }
+    let fallback = setting.defaultValue.map { $0.isEmpty ? "empty" : $0 } ?? "unset"
+    return ArgumentHelp(
+        "\(setting.help) (env \(setting.environment), file \(setting.key); default: \(fallback))",
+        valueName: valueNames[setting.kind] ?? "value")
+}
+
+private let valueNames: [Setting.Kind: String] = [
+    .path: "path", .zmqEndpoint: "endpoint", .hostPort: "host:port", .positiveInteger: "n", .positiveNumber: "n",
+    .logLevel: "level",
+]
+
+/// Options every server role has: the configuration file, logs and metrics.
+struct CommonOptions: ParsableArguments {
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp(
+            "YAML (or .json) configuration file; flags and the environment override it (env ORZO_CONFIG).",
+            valueName: "file"))
+    var configFile: String?
+    @Option(help: settingHelp("metrics.endpoint")) var metricsEndpoint: String?
+    @Option(help: settingHelp("log.level")) var logLevel: String?
+
+    var flags: [String: String?] { ["metrics.endpoint": metricsEndpoint, "log.level": logLevel] }
+
+    /// Resolves the configuration (flag > environment > file > default) and sets
+    /// up logging; fails with every problem found.
+    func load(_ flags: [String: String?]) async throws -> OrzoConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        let file = configFile ?? environment["ORZO_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        let given = self.flags.merging(flags) { $1 }.compactMapValues { $0 }
+        let configuration: OrzoConfiguration
+        do {
+            configuration = try await OrzoConfiguration.load(file: file, flags: given, environment: environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let level = Logger.Level(rawValue: configuration.string("log.level") ?? "info") ?? .info
+        LoggingSystem.bootstrap { OrzoLogHandler(label: $0, level: level) }
+        return configuration
+    }
+}
+
+/// The Prometheus exporter, when `metrics.endpoint` is set: bootstrapped before
+/// any service is created, served by `run`.
+struct MetricsExport {
+    let server: MetricsHTTPServer?
+
+    init(_ configuration: OrzoConfiguration) {
+        guard let address = configuration.hostPort("metrics.endpoint") else {
+            server = nil
+            return
+        }
+        server = MetricsHTTPServer(host: address.host, port: address.port, registry: PrometheusExporter.bootstrap())
+    }
+
+    /// Instrumented storage when metrics are exported; as is otherwise.
+    func wrap(_ storage: any MetricStorage) -> any MetricStorage {
+        server == nil ? storage : InstrumentedStorage(storage)
+    }
+
+    func add(to group: inout ThrowingTaskGroup<Void, any Error>) {
+        guard let server else { return }
+        group.addTask {
+            try await server.run { port in
+                Logger(label: "orzo.metrics").info(
+                    "serving metrics", metadata: ["http": "\(server.host):\(port)/metrics"])
+            }
+        }
+    }
+}
+
+/// Where a role finds its storage and indexer: Ceph (a fleet) or a data
+/// directory (one host).
+struct BackendOptions: ParsableArguments {
+    @Option(help: settingHelp("ceph.conf")) var cephConf: String?
+    @Option(help: settingHelp("ceph.pool")) var pool: String?
+    @Option(help: settingHelp("ceph.namespace")) var namespace: String?
+    @Option(help: settingHelp("ceph.user")) var cephUser: String?
+    @Option(help: settingHelp("ceph.keyring")) var keyring: String?
+    @Option(help: settingHelp("data_dir")) var dataDir: String?
+
+    var flags: [String: String?] {
+        [
+            "ceph.conf": cephConf, "ceph.pool": pool, "ceph.namespace": namespace, "ceph.user": cephUser,
+            "ceph.keyring": keyring, "data_dir": dataDir,
+        ]
+    }
+
+    static func open(_ configuration: OrzoConfiguration) async throws -> (any MetricStorage, any Indexer) {
+        if let cephConf = configuration.string("ceph.conf") {
+            let cluster = try await RadosCluster.connect(
+                RadosConfiguration(
+                    configurationFile: cephConf, user: configuration.string("ceph.user")!,
+                    keyring: configuration.string("ceph.keyring")))
+            let pool = configuration.string("ceph.pool")!
+            try await cluster.ensurePool(named: pool)
+            let namespace = configuration.string("ceph.namespace").flatMap { $0.isEmpty ? nil : $0 }
+            let io = try cluster.ioContext(pool: pool, namespace: namespace)
+            let storage = try await CephStorage.open(io: io, defaultSackCount: 128, idleGrace: .seconds(120))
+            let indexer = RadosIndexer(io: io)
+            try await indexer.installDefaults()
+            return (storage, indexer)
+        }
+        let dataDir = configuration.string("data_dir")!
+        let storage = try FileStorage(root: dataDir)
+        let indexer = try SQLiteIndexer(path: "\(dataDir)/index.sqlite")
+        try await indexer.installDefaults()
+        return (storage, indexer)
+    }
+}
