@@ -21,8 +21,7 @@ public final class MetricdService: Sendable {
 
     /// Per sack, what its last scan found: metrics pending and the oldest mark.
     private let sackBacklog = Mutex<[Int: (metrics: Int, oldest: Nanoseconds?)]>([:])
-    private let cycleDuration = Metrics.Timer(label: "orzo_metricd_cycle_duration_seconds")
-    private let cycleMeasures = Recorder(label: "orzo_metricd_cycle_measures", aggregate: true)
+    private let instruments: CycleInstruments
     private let backlogMetrics = Gauge(label: "orzo_backlog_metrics")
     private let backlogAge = Gauge(label: "orzo_backlog_oldest_seconds")
 
@@ -35,6 +34,7 @@ public final class MetricdService: Sendable {
         self.storage = storage
         self.directory = directory
         self.counters = counters
+        self.instruments = CycleInstruments(counters: counters)
         self.workers = max(1, workers)
     }
 
@@ -117,11 +117,7 @@ public final class MetricdService: Sendable {
                     try await storage.forgetIfIdle(entry)
                     return outcome
                 case .processed(let measures, let dropped, let more):
-                    cycleDuration.record(duration: started.duration(to: .now))
-                    cycleMeasures.record(measures)
-                    counters.add(.cyclesProcessed)
-                    counters.add(.measuresProcessed, measures)
-                    counters.add(.measuresDroppedTooOld, dropped)
+                    instruments.processed(measures: measures, droppedTooOld: dropped, since: started)
                     idleAt[entry.metric] = nil
                     guard more else { return .processed(measures: measures, droppedTooOld: dropped, more: false) }
                     started = .now

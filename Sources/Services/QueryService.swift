@@ -290,11 +290,15 @@ public struct QueryService: Sendable {
     /// Processes the metric's pending measures under its lease, waiting up to 10 s for it.
     private func refresh(_ metric: MetricID, _ policy: ArchivePolicy) async throws {
         let cycle = ProcessingCycle(storage: storage)
+        let instruments = CycleInstruments(counters: counters)
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
+            let started = ContinuousClock.now
             switch try await cycle.process(metric, policy: policy) {
             case .idle: return
-            case .processed(_, _, let more): if !more { return }
+            case .processed(let measures, let dropped, let more):
+                instruments.processed(measures: measures, droppedTooOld: dropped, since: started)
+                if !more { return }
             case .busy:
                 guard ContinuousClock.now < deadline else {
                     throw ProtocolError(.unavailable, "Unable to refresh metric: it is locked. Please try again.")
