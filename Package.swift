@@ -123,6 +123,7 @@ let package = Package(
             name: "Statsd",
             dependencies: [
                 "OrzoClient", "Storage", "Timeseries", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings),

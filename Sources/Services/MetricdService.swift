@@ -49,10 +49,16 @@ public final class MetricdService: Sendable {
         }
     }
 
-    private var logger: Logger { Logger(label: "orzo.metricd") }
+    /// The worker's logger: its lines carry `worker=N`.
+    private func logger(_ worker: Int) -> Logger {
+        var logger = Logger(label: "orzo.metricd")
+        logger[metadataKey: "worker"] = "\(worker)"
+        return logger
+    }
 
     private func work(_ worker: Int) async throws {
         let cycle = ProcessingCycle(storage: storage, leaseDuration: leaseDuration)
+        let logger = logger(worker)
         // Marks already found idle, so an idle metric's entry costs nothing until it is marked again.
         var idleAt: [MetricID: Nanoseconds] = [:]
         while !Task.isCancelled {
@@ -69,7 +75,7 @@ public final class MetricdService: Sendable {
                 }
                 for entry in pending where !Task.isCancelled {
                     if idleAt[entry.metric] == entry.markedAt { continue }
-                    if didProcess(try? await processOne(entry, cycle, &idleAt)) { didWork = true }
+                    if didProcess(try? await processOne(entry, cycle, &idleAt, logger)) { didWork = true }
                 }
             }
             if !didWork { try? await Task.sleep(for: idlePause) }
@@ -92,7 +98,7 @@ public final class MetricdService: Sendable {
     }
 
     private func processOne(
-        _ entry: PendingMetric, _ cycle: ProcessingCycle, _ idleAt: inout [MetricID: Nanoseconds]
+        _ entry: PendingMetric, _ cycle: ProcessingCycle, _ idleAt: inout [MetricID: Nanoseconds], _ logger: Logger
     )
         async throws -> CycleOutcome?
     {

@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 import Timeseries
 
@@ -24,10 +25,25 @@ public final class StatsdAggregator: Sendable {
     }
 
     private let state = Mutex(State())
+    private let linesExported = Counter(label: "orzo_statsd_lines_total")
+    private let rejectionsExported: [String: Counter]
+
+    /// Every reason a line or sample is refused: a fixed set, so a bounded label.
+    public static let rejectionReasons =
+        StatsdLine.Rejection.allCases.map(\.rawValue) + ["type_conflict", "timer_overflow"]
 
     public init(prefix: String = "", maximumTimerSamples: Int = 100_000) {
         self.prefix = prefix
         self.maximumTimerSamples = maximumTimerSamples
+        rejectionsExported = Dictionary(
+            uniqueKeysWithValues: Self.rejectionReasons.map {
+                ($0, Counter(label: "orzo_statsd_lines_rejected_total", dimensions: [("reason", $0)]))
+            })
+    }
+
+    private func reject(_ reason: String, _ state: inout State) {
+        state.counts.rejected[reason, default: 0] += 1
+        rejectionsExported[reason]?.increment()
     }
 
     /// Records a datagram: lines separated by newlines.
@@ -39,15 +55,16 @@ public final class StatsdAggregator: Sendable {
 
     public func record(line: Substring) {
         let parsed = StatsdLine.parse(line)
+        linesExported.increment()
         state.withLock { state in
             state.counts.lines += 1
             guard case .success(let sample) = parsed else {
-                if case .failure(let reason) = parsed { state.counts.rejected[reason.rawValue, default: 0] += 1 }
+                if case .failure(let reason) = parsed { reject(reason.rawValue, &state) }
                 return
             }
             // One name, one type: a counter and a gauge of the same name would mix in one metric.
             if let known = state.kinds[sample.name], known != sample.kind {
-                state.counts.rejected["type_conflict", default: 0] += 1
+                reject("type_conflict", &state)
                 return
             }
             state.kinds[sample.name] = sample.kind
@@ -62,14 +79,14 @@ public final class StatsdAggregator: Sendable {
                 state.gaugesUpdated.insert(sample.name)
             case (.timer, .number(let value)):
                 if state.timers[sample.name, default: []].count >= maximumTimerSamples {
-                    state.counts.rejected["timer_overflow", default: 0] += 1
+                    reject("timer_overflow", &state)
                     return
                 }
                 state.timers[sample.name, default: []].append(value)
             case (.set, .member(let member)):
                 state.sets[sample.name, default: []].insert(member)
             default:
-                state.counts.rejected["bad_value", default: 0] += 1
+                reject("bad_value", &state)
                 return
             }
             state.counts.accepted += 1

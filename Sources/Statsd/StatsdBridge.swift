@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import OrzoClient
@@ -21,6 +22,10 @@ public final class StatsdBridge: Sendable {
         public var endpoints: OrzoClient.Endpoints
         public var prefix: String
         public var maximumBacklog: Int
+
+        /// How long a flush waits for each acknowledgement: the flush interval,
+        /// between 1 and 5 s, so that a slow Orzo delays at most about one flush.
+        var putTimeout: Duration { min(max(flushInterval, .seconds(1)), .seconds(5)) }
 
         public init(
             host: String = "127.0.0.1", port: Int = 8125, flushInterval: Duration = .seconds(10),
@@ -53,6 +58,14 @@ public final class StatsdBridge: Sendable {
     public let aggregator: StatsdAggregator
     private let flushCounts = Mutex(FlushCounts())
     private let logger = Logger(label: "orzo.statsd")
+    private let measuresExported = Dictionary(
+        uniqueKeysWithValues: ["stored", "rejected", "dropped_unknown_metric", "dropped_backlog_full"].map {
+            ($0, Counter(label: "orzo_statsd_measures_total", dimensions: [("outcome", $0)]))
+        })
+    private let flushesExported = Dictionary(
+        uniqueKeysWithValues: ["ok", "failed"].map {
+            ($0, Counter(label: "orzo_statsd_flushes_total", dimensions: [("outcome", $0)]))
+        })
 
     public init(options: Options) {
         self.options = options
@@ -94,7 +107,7 @@ public final class StatsdBridge: Sendable {
     }
 
     private func flushLoop() async throws {
-        let client = try OrzoClient(endpoints: options.endpoints, timeout: .seconds(5), attempts: 2)
+        let client = try OrzoClient(endpoints: options.endpoints, timeout: options.putTimeout, attempts: 2)
         var waiting: [String: [Measure]] = [:]
         while !Task.isCancelled {
             do {
@@ -109,7 +122,8 @@ public final class StatsdBridge: Sendable {
         let left = waiting
         let options = options
         _ = await Task {
-            guard let client = try? OrzoClient(endpoints: options.endpoints, timeout: .seconds(5), attempts: 2) else {
+            guard let client = try? OrzoClient(endpoints: options.endpoints, timeout: .seconds(5), attempts: 2)
+            else {
                 return
             }
             _ = await self.flush(into: left, client: client)
@@ -129,6 +143,7 @@ public final class StatsdBridge: Sendable {
                 $0.flushes += 1
                 $0.measuresWaiting = 0
             }
+            flushesExported["ok"]!.increment()
             return [:]
         } catch {
             logger.warning(
@@ -146,6 +161,8 @@ public final class StatsdBridge: Sendable {
                 $0.measuresDroppedBacklogFull += dropped
                 $0.measuresWaiting = total - dropped
             }
+            flushesExported["failed"]!.increment()
+            measuresExported["dropped_backlog_full"]!.increment(by: Int64(dropped))
             return kept
         }
     }
@@ -162,6 +179,7 @@ public final class StatsdBridge: Sendable {
                 } catch let error as OrzoClientError where error.code == "unknown_metric" {
                     logger.error("no archive-policy rule matches; measures dropped", metadata: ["metric": "\(name)"])
                     flushCounts.withLock { $0.measuresDroppedUnknownMetric += measures.count }
+                    measuresExported["dropped_unknown_metric"]!.increment(by: Int64(measures.count))
                 }
             }
         }
@@ -172,5 +190,7 @@ public final class StatsdBridge: Sendable {
             $0.measuresStored += result.accepted
             $0.measuresRejected += result.rejected
         }
+        measuresExported["stored"]!.increment(by: Int64(result.accepted))
+        measuresExported["rejected"]!.increment(by: Int64(result.rejected))
     }
 }

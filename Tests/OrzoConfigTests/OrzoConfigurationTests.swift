@@ -112,3 +112,16 @@ struct OrzoConfigurationTests {
         #expect(Set(Setting.all.map(\.flag)).count == Setting.all.count)
     }
 }
+
+@Test("docs/configuration.md lists every setting with its variable, flag and default")
+func documented() throws {
+    let docs = try String(
+        contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../docs/configuration.md"), encoding: .utf8)
+    for setting in Setting.all {
+        let row = "| `\(setting.key)` | `\(setting.environment)` | `--\(setting.flag)` | "
+        #expect(
+            docs.contains(row),
+            "docs/configuration.md lacks \(setting.key); regenerate with orzo config keys --markdown")
+    }
+}

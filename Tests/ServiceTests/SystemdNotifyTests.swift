@@ -39,14 +39,19 @@ final class NotifySocket {
 
 @Suite("sd_notify: every role reports READY, STATUS, WATCHDOG and STOPPING, in order", .serialized)
 struct SystemdNotifyTests {
-    @Test("a role under a fake NOTIFY_SOCKET", arguments: ["serve", "ingest", "metricd", "query"])
+    @Test("a role under a fake NOTIFY_SOCKET", arguments: ["serve", "ingest", "metricd", "query", "statsd"])
     func notifications(role: String) async throws {
         let notify = try NotifySocket()
         let id = UInt64.random(in: 0..<UInt64.max)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("orzo")
-        var arguments = [role, "--data-dir", "/tmp/orzo-storage-tests/notify-\(id)"]
+        var arguments = [role]
+        if role == "statsd" {
+            arguments += ["--statsd-endpoint", "127.0.0.1:0", "--ack-endpoint", "ipc:///tmp/orzo-e2e-\(id)-ack"]
+        } else {
+            arguments += ["--data-dir", "/tmp/orzo-storage-tests/notify-\(id)"]
+        }
         if role == "serve" || role == "ingest" {
             arguments += [
                 "--push-endpoint", "ipc:///tmp/orzo-e2e-\(id)-push", "--ack-endpoint", "ipc:///tmp/orzo-e2e-\(id)-ack",
