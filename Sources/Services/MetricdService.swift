@@ -22,7 +22,7 @@ public final class MetricdService: Sendable {
     /// Per sack, what its last scan found: metrics pending and the oldest mark.
     private let sackBacklog = Mutex<[Int: (metrics: Int, oldest: Nanoseconds?)]>([:])
     private let instruments: CycleInstruments
-    private let backlogMetrics = Gauge(label: "orzo_backlog_metrics")
+    private let backlogMetricsGauge = Gauge(label: "orzo_backlog_metrics")
     private let backlogAge = Gauge(label: "orzo_backlog_oldest_seconds")
 
     public init(
@@ -82,13 +82,16 @@ public final class MetricdService: Sendable {
         }
     }
 
+    /// Metrics with pending measures, as this process's workers last saw their sacks.
+    public var backlogMetrics: Int { sackBacklog.withLock { $0.values.reduce(0) { $0 + $1.metrics } } }
+
     /// Backlog gauges for this process's view: each worker's last scan of its sacks.
     private func recordBacklog(sack: Int, _ pending: [PendingMetric]) {
         let (metrics, oldest) = sackBacklog.withLock { backlog in
             backlog[sack] = (pending.count, pending.map(\.markedAt).min())
             return (backlog.values.reduce(0) { $0 + $1.metrics }, backlog.values.compactMap(\.oldest).min())
         }
-        backlogMetrics.record(metrics)
+        backlogMetricsGauge.record(metrics)
         backlogAge.record(oldest.map { Double(max(0, wallClockNanoseconds() - $0)) / 1e9 } ?? 0)
     }
 

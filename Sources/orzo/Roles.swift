@@ -32,7 +32,13 @@ extension Orzo {
             let ack = configuration.string("ingest.ack_endpoint")!
             try await runUntilSignalled(notifier: notifier) { group in
                 metrics.add(to: &group)
-                group.addTask { await notifier.keepAlive { "accepted \(counters.value(.measuresAccepted)) measures" } }
+                let rate = RateMeter()
+                group.addTask {
+                    await notifier.keepAlive {
+                        let accepted = counters.value(.measuresAccepted)
+                        return "accepting \(rate.rate(accepted)) measures/s; \(accepted) in all"
+                    }
+                }
                 group.addTask { try await ingest.runPush(endpoint: push, ready: ready.arrive) }
                 group.addTask { try await ingest.runAcknowledged(endpoint: ack, ready: ready.arrive) }
             }
@@ -63,8 +69,11 @@ extension Orzo {
                 metrics.add(to: &group)
                 group.addTask { try await metricd.run() }
                 group.addTask {
+                    let rate = RateMeter()
                     await notifier.keepAlive {
-                        "aggregated \(counters.value(.measuresProcessed)) measures in \(counters.value(.cyclesProcessed)) cycles"
+                        let processed = counters.value(.measuresProcessed)
+                        return
+                            "backlog \(metricd.backlogMetrics) metrics; aggregating \(rate.rate(processed)) measures/s; \(processed) in all"
                     }
                 }
             }
@@ -95,7 +104,13 @@ extension Orzo {
                         notifier.notify("READY=1\nSTATUS=answering queries")
                     }
                 }
-                group.addTask { await notifier.keepAlive { "answered \(counters.value(.queries)) queries" } }
+                let rate = RateMeter()
+                group.addTask {
+                    await notifier.keepAlive {
+                        let queries = counters.value(.queries)
+                        return "answering \(rate.rate(queries)) queries/s; \(queries) in all"
+                    }
+                }
             }
         }
     }

@@ -61,8 +61,13 @@ extension Orzo {
             try await runUntilSignalled(notifier: notifier) { group in
                 metrics.add(to: &group)
                 group.addTask {
+                    let accepting = RateMeter()
+                    let aggregating = RateMeter()
                     await notifier.keepAlive {
-                        "ingested \(counters.value(.measuresAccepted)) measures, aggregated \(counters.value(.measuresProcessed))"
+                        let accepted = counters.value(.measuresAccepted)
+                        let processed = counters.value(.measuresProcessed)
+                        return
+                            "accepting \(accepting.rate(accepted)) measures/s, aggregating \(aggregating.rate(processed))/s; backlog \(metricd.backlogMetrics) metrics"
                     }
                 }
                 group.addTask { [pushEndpoint] in try await ingest.runPush(endpoint: pushEndpoint, ready: bound.arrive)
