@@ -63,6 +63,7 @@ let package = Package(
                 "OrzoClient",
                 "Telemetry",
                 "OrzoConfig",
+                "BenchReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,6 +119,9 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
 
+        // Benchmark reports: latency summaries, CSV, SVG plots, a progress bar (`orzo bench`).
+        .target(name: "BenchReport", swiftSettings: strictSettings),
+
         // The statsd bridge: UDP statsd lines in, acknowledged puts out.
         .target(
             name: "Statsd",
@@ -157,6 +161,7 @@ let package = Package(
             name: "ServiceTests",
             dependencies: ["OrzoClient", "WireProtocol", "Storage", "StorageFiles", "Timeseries", "ZeroMQ"],
             swiftSettings: strictSettings),
+        .testTarget(name: "BenchReportTests", dependencies: ["BenchReport"], swiftSettings: strictSettings),
         .testTarget(name: "OrzoConfigTests", dependencies: ["OrzoConfig"], swiftSettings: strictSettings),
         .testTarget(name: "StatsdTests", dependencies: ["Statsd", "Timeseries"], swiftSettings: strictSettings),
         .testTarget(

@@ -1,0 +1,241 @@
+import ArgumentParser
+import BenchReport
+import Foundation
+import OrzoClient
+import Timeseries
+
+extension Orzo {
+    /// The seed's benchmark (Gnocchi's old perf tool: clients in parallel, each
+    /// posting batches and reading its measures back), over the wire protocol,
+    /// so it measures any Orzo deployment: `orzo serve` or a Ceph fleet.
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Benchmark a running Orzo: clients in parallel writing batches and reading them back.",
+            discussion: """
+                Each client owns --metrics-per-client metrics and sends --batches requests, each with \
+                --measures measures per metric (value 100, timestamps 1 s apart), then (unless \
+                --no-read) reads its first metric's aggregates back. Every request's latency is \
+                recorded. At the end the tool waits until every measure is aggregated (the count \
+                aggregate at 60 s adds up) and reports how long that took. With --output DIR it \
+                writes one CSV per client, summary.json, and latency-over-time graphs as SVG and, \
+                when rsvg-convert is installed, PNG.
+                """)
+
+        @Option(help: "Clients in parallel, each with its own connection.") var clients = 10
+        @Option(help: "Requests per client.") var batches = 100
+        @Option(help: "Measures per metric in each request.") var measures = 100
+        @Option(help: "Metrics per client; each request carries a batch for each.") var metricsPerClient = 1
+        @Flag(help: "Fire-and-forget writes (PUSH) instead of acknowledged puts.") var push = false
+        @Flag(help: "Do not read the measures back after each write.") var noRead = false
+        @Flag(help: "Read with refresh: aggregate pending measures first.") var refresh = false
+        @Option(help: "Archive policy of the metrics; created if missing as 1 s x 86400 and 60 s x 10080 points.")
+        var policy = "bench-1s-1m"
+        @Option(help: "Directory for the CSV files, summary.json and graphs.") var output: String?
+        @Option(help: "A name for this deployment in titles and summary.json.") var label = "orzo"
+        @Option(help: "Give up waiting for the aggregates after this many seconds.") var settleSeconds = 300.0
+        @OptionGroup var client: ClientOptions
+
+        func validate() throws {
+            guard clients > 0, batches > 0, measures > 0, metricsPerClient > 0 else {
+                throw ValidationError("--clients, --batches, --measures and --metrics-per-client must be positive")
+            }
+        }
+
+        func run() async throws {
+            let endpoints = OrzoClient.Endpoints(push: client.push, ack: client.ack, query: client.query)
+            let admin = try OrzoClient(endpoints: endpoints, timeout: .seconds(client.timeout))
+            let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+            let names = (0..<clients).map { c in (0..<metricsPerClient).map { "bench.\(run).c\(c).m\($0)" } }
+            try await prepare(admin, names.flatMap { $0 })
+
+            let progress = ProgressBar(total: clients * batches, label: "bench")
+            let clock = ContinuousClock()
+            let started = clock.now
+            let base: Nanoseconds = 1_767_225_600 * 1_000_000_000  // 2026-01-01T00:00:00Z, as the seed tool
+            let samples = try await withThrowingTaskGroup(of: [Sample].self) { group in
+                for index in 0..<clients {
+                    let metrics = names[index]
+                    group.addTask { [self] in
+                        let connection = try OrzoClient(endpoints: endpoints, timeout: .seconds(client.timeout))
+                        var samples: [Sample] = []
+                        for batch in 0..<batches {
+                            let first = base + Int64(batch * measures) * 1_000_000_000
+                            let points = (0..<measures).map {
+                                Measure(timestamp: first + Int64($0) * 1_000_000_000, value: 100)
+                            }
+                            let request = Dictionary(uniqueKeysWithValues: metrics.map { ($0, points) })
+                            var at = clock.now
+                            if push {
+                                try await connection.push(request)
+                            } else {
+                                try await connection.put(request)
+                            }
+                            samples.append(sample(index, batch, .write, started, at, clock.now))
+                            if !noRead {
+                                at = clock.now
+                                _ = try await connection.measures(of: metrics[0], refresh: refresh)
+                                samples.append(sample(index, batch, .read, started, at, clock.now))
+                            }
+                            progress.advance()
+                        }
+                        return samples
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            progress.finish()
+            let wall = seconds(started.duration(to: clock.now))
+            let settled = try await settle(admin, names.flatMap { $0 })
+            let total = clients * batches * measures * metricsPerClient
+            let report = Report(
+                label: label, samples: samples, wall: wall, settled: settled.map { $0 + wall }, measures: total,
+                options: self)
+            print(report.text)
+            if let output { try report.write(to: output) }
+        }
+
+        private func sample(
+            _ client: Int, _ index: Int, _ kind: Sample.Kind, _ origin: ContinuousClock.Instant,
+            _ from: ContinuousClock.Instant, _ to: ContinuousClock.Instant
+        ) -> Sample {
+            Sample(
+                client: client, index: index, kind: kind, start: seconds(origin.duration(to: from)),
+                latency: seconds(from.duration(to: to)) * 1000)
+        }
+
+        /// The policy (if missing) and the metrics, so that no rule is needed.
+        private func prepare(_ admin: OrzoClient, _ metrics: [String]) async throws {
+            do {
+                try await admin.createArchivePolicy(
+                    name: policy,
+                    definition: [.init(granularity: 1, points: 86_400), .init(granularity: 60, points: 10_080)])
+            } catch let error as OrzoClientError where error.code == "conflict" {}
+            for metric in metrics { try await admin.createMetric(name: metric, archivePolicy: policy) }
+        }
+
+        /// Seconds after the clients finished until every measure is aggregated
+        /// (the count aggregate adds up for every metric); nil if the policy has no
+        /// count or it did not happen within --settle-seconds.
+        private func settle(_ admin: OrzoClient, _ metrics: [String]) async throws -> Double? {
+            let expected = Double(batches * measures)
+            let clock = ContinuousClock()
+            let started = clock.now
+            var waiting = Set(metrics)
+            while !waiting.isEmpty {
+                for metric in waiting.sorted() {
+                    let counts: [OrzoClient.Point]
+                    do {
+                        counts = try await admin.measures(of: metric, aggregation: "count", granularity: 60)
+                    } catch let error as OrzoClientError where error.code == "bad_request" {
+                        return nil  // the policy has no count aggregate
+                    }
+                    if counts.compactMap(\.value).reduce(0, +) == expected { waiting.remove(metric) } else { break }
+                }
+                if waiting.isEmpty { break }
+                if seconds(started.duration(to: clock.now)) > settleSeconds { return nil }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return seconds(started.duration(to: clock.now))
+        }
+    }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    let (whole, fraction) = duration.components
+    return Double(whole) + Double(fraction) / 1e18
+}
+
+/// What `orzo bench` prints and writes.
+struct BenchRunReport {
+    let label: String
+    let samples: [Sample]
+    let wall: Double
+    let settled: Double?
+    let measures: Int
+    let parameters: [String: Any]
+
+    init(label: String, samples: [Sample], wall: Double, settled: Double?, measures: Int, options: Orzo.Bench) {
+        self.label = label
+        self.samples = samples
+        self.wall = wall
+        self.settled = settled
+        self.measures = measures
+        parameters = [
+            "clients": options.clients, "batches": options.batches, "measures": options.measures,
+            "metrics_per_client": options.metricsPerClient, "mode": options.push ? "push" : "ack",
+            "read": !options.noRead, "refresh": options.refresh, "policy": options.policy,
+        ]
+    }
+
+    func summary(_ kind: Sample.Kind) -> LatencySummary? {
+        LatencySummary(samples.filter { $0.kind == kind }.map(\.latency))
+    }
+
+    var text: String {
+        var lines = [
+            "\(label): \(parameters["clients"]!) clients x \(parameters["batches"]!) x "
+                + "(\(parameters["mode"]!) \(parameters["measures"]!) measures x \(parameters["metrics_per_client"]!) metrics"
+                + "\(parameters["read"] as! Bool ? " + read" : ""))",
+            String(
+                format: "wall (clients): %.3f s; %d measures, %.0f measures/s", wall, measures, Double(measures) / wall),
+        ]
+        for kind in Sample.Kind.allCases {
+            if let summary = summary(kind) { lines.append("\(kind.rawValue): \(summary.formatted())") }
+        }
+        if let settled {
+            lines.append(
+                String(
+                    format: "all aggregated %.3f s after the start (%.3f s after the clients); %.0f measures/s overall",
+                    settled, settled - wall, Double(measures) / settled))
+        } else {
+            lines.append("aggregation not confirmed (no count aggregate in the policy, or --settle-seconds passed)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func write(to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let byClient = Dictionary(grouping: samples, by: \.client)
+        for (client, rows) in byClient {
+            let text = ([Sample.csvHeader] + rows.sorted { $0.start < $1.start }.map(\.csvLine)).joined(separator: "\n")
+            try (text + "\n").write(toFile: "\(directory)/client-\(client).csv", atomically: true, encoding: .utf8)
+        }
+        var summary: [String: Any] = [
+            "label": label, "parameters": parameters, "wall_seconds": wall, "measures": measures,
+            "measures_per_second": Double(measures) / wall,
+        ]
+        summary["settled_seconds"] = settled
+        for kind in Sample.Kind.allCases {
+            guard let s = self.summary(kind) else { continue }
+            summary[kind.rawValue] = [
+                "count": s.count, "mean_ms": s.mean, "std_ms": s.std, "min_ms": s.min, "max_ms": s.max, "p50_ms": s.p50,
+                "p95_ms": s.p95, "p99_ms": s.p99,
+            ]
+        }
+        try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
+            .write(to: URL(fileURLWithPath: "\(directory)/summary.json"))
+        for kind in Sample.Kind.allCases {
+            let rows = samples.filter { $0.kind == kind }
+            guard !rows.isEmpty else { continue }
+            let series = Dictionary(grouping: rows, by: \.client).mapValues {
+                $0.sorted { $0.start < $1.start }.map { ($0.start, $0.latency) }
+            }
+            let svg = LatencyPlot(title: "\(label): \(kind.rawValue) latency over time", series: series).svg()
+            let path = "\(directory)/\(kind.rawValue)-latency.svg"
+            try svg.write(toFile: path, atomically: true, encoding: .utf8)
+            renderPNG(path)
+        }
+    }
+
+    /// PNG through rsvg-convert (Debian's librsvg2-bin), when it is installed.
+    private func renderPNG(_ svg: String) {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/rsvg-convert") else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/rsvg-convert")
+        process.arguments = ["-o", svg.replacingOccurrences(of: ".svg", with: ".png"), svg]
+        try? process.run()
+        process.waitUntilExit()
+    }
+}
+
+typealias Report = BenchRunReport
