@@ -134,6 +134,11 @@ public final class OrzoClient {
     /// Sends one query (`op` and its fields, as in the wire protocol) and
     /// returns the reply body. Retries after a timeout on a new socket.
     public func request(_ body: [String: JSONValue]) async throws -> JSONValue {
+        try JSONValue.decode(try await requestBytes(body))
+    }
+
+    /// ``request(_:)``, returning the reply body undecoded (after checking for an error).
+    func requestBytes(_ body: [String: JSONValue]) async throws -> [UInt8] {
         let frames = [Array(Verb.query.utf8), try JSONValue.object(body).encoded()]
         for _ in 0..<attempts {
             let socket = try querySocket ?? open(.req, endpoint: endpoints.query)
@@ -142,9 +147,10 @@ public final class OrzoClient {
                 let reply = try await socket.receive(timeout: timeout)
             {
                 guard reply.count == 2 else { throw OrzoClientError.badReply("\(reply.count) frames") }
-                let body = try JSONValue.decode(reply[1])
-                try throwIfError(verb: reply[0], body: body)
-                return body
+                if reply[0] != Array(Verb.ok.utf8) {
+                    try throwIfError(verb: reply[0], body: try JSONValue.decode(reply[1]))
+                }
+                return reply[1]
             }
             // A REQ socket that sent and got nothing cannot send again: replace it.
             socket.close()

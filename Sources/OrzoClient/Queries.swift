@@ -57,7 +57,9 @@ extension OrzoClient {
         if let stop { body["stop"] = .string(Timestamps.format(stop)) }
         if let resample { body["resample"] = .number(resample) }
         if refresh { body["refresh"] = true }
-        return try (await request(body)["measures"]?.arrayValue ?? []).map(OrzoClient.Point.init)
+        let reply = try await requestBytes(body)
+        if let points = PointRowsParser.parse(reply, key: "measures") { return points }
+        return try (JSONValue.decode(reply)["measures"]?.arrayValue ?? []).map(OrzoClient.Point.init)
     }
 
     /// Cross-metric aggregation with Gnocchi's operations language, e.g.

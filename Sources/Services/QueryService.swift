@@ -182,7 +182,7 @@ public struct QueryService: Sendable {
         return record
     }
 
-    private func measures(_ request: Request) async throws -> [[Any]] {
+    private func measures(_ request: Request) async throws -> JSONFragment {
         let record = try await requireMetric(try request.string("metric"))
         guard let policy = try await directory.policy(named: record.archivePolicyName) else {
             throw ProtocolError(.internal, "the policy of \(record.name) is missing")
@@ -209,7 +209,7 @@ public struct QueryService: Sendable {
             throw ProtocolError(.badRequest, "A granularity must be specified to resample")
         }
         if request.optionalBool("refresh") == true { try await refresh(record.id, policy) }
-        var rows: [[Any]] = []
+        var rows: [JSONFragment] = []
         for item in items.sorted(by: { $0.granularity > $1.granularity }) {
             let aggregation = Aggregation(method: method, granularity: item.granularity, timespan: item.timespan)
             let key = AggregationKey(aggregation)
@@ -218,12 +218,12 @@ public struct QueryService: Sendable {
             let stored = try await storage.readAggregate(record.id, key, from: from, to: to)
             let points = AggregateReader.read(
                 stored, aggregation: aggregation, start: start, stop: stop, resample: resample)
-            let granularity = Double(resample ?? item.granularity) / 1e9
-            for (timestamp, value) in zip(points.timestamps, points.values) {
-                rows.append([Timestamps.format(timestamp), granularity, value])
-            }
+            rows.append(
+                JSONWriter.pointRows(
+                    timestamps: points.timestamps, granularity: Double(resample ?? item.granularity) / 1e9,
+                    values: points.values))
         }
-        return rows
+        return JSONWriter.concatenate(rows)
     }
 
     /// Gnocchi's cross-metric aggregation over the operations language.
@@ -270,8 +270,21 @@ public struct QueryService: Sendable {
             }
             series[granularity] = columns
         }
-        func rows(_ points: [AggregatePoint]) -> [[Any]] {
-            points.map { [Timestamps.format($0.timestamp), Double($0.granularity) / 1e9, $0.value] }
+        func rows(_ points: [AggregatePoint]) -> JSONFragment {
+            // One granularity per series point; group runs of equal granularity.
+            var fragments: [JSONFragment] = []
+            var start = points.startIndex
+            while start < points.endIndex {
+                let granularity = points[start].granularity
+                var end = start
+                while end < points.endIndex && points[end].granularity == granularity { end += 1 }
+                fragments.append(
+                    JSONWriter.pointRows(
+                        timestamps: points[start..<end].map(\.timestamp), granularity: Double(granularity) / 1e9,
+                        values: points[start..<end].map(\.value)))
+                start = end
+            }
+            return JSONWriter.concatenate(fragments)
         }
         switch try CrossAggregation.evaluate(
             operations, series: series, start: start, stop: stop, neededOverlap: neededOverlap ?? 100, fill: fill)

@@ -6,7 +6,12 @@ import Timeseries
 public enum Timestamps {
     /// Parses "2026-11-24T10:00:00Z", "…+02:00", "…T10:00:00.5Z" or "2026-11-24".
     public static func parseISO8601(_ text: String) -> Nanoseconds? {
-        let bytes = Array(text.utf8)
+        parseISO8601(bytes: Array(text.utf8))
+    }
+
+    /// ``parseISO8601(_:)`` on UTF-8 bytes, for parsers that never make strings.
+    public static func parseISO8601(bytes: some Collection<UInt8>) -> Nanoseconds? {
+        let bytes = Array(bytes)
         func number(_ range: Range<Int>) -> Int64? {
             guard range.upperBound <= bytes.count else { return nil }
             var value: Int64 = 0
@@ -72,6 +77,15 @@ public enum Timestamps {
 
     /// "2026-11-24T10:00:00+00:00", or with the fractional digits needed.
     public static func format(_ timestamp: Nanoseconds) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(35)
+        append(timestamp, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends ``format(_:)``'s text as UTF-8, with no intermediate strings:
+    /// replies of many thousand points format one per point.
+    public static func append(_ timestamp: Nanoseconds, to bytes: inout [UInt8]) {
         var seconds = timestamp / nanosecondsPerSecond
         var nanos = timestamp % nanosecondsPerSecond
         if nanos < 0 {
@@ -85,16 +99,42 @@ public enum Timestamps {
             days -= 1
         }
         let (year, month, day) = civilFromDays(days)
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        var text =
-            "\(String(format4: year))-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
-        if nanos > 0 {
-            var fraction = String(nanos)
-            fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
-            while fraction.hasSuffix("0") { fraction.removeLast() }
-            text += "." + fraction
+        func digits(_ value: Int64, _ count: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<count { divisor *= 10 }
+            var value = value
+            if value < 0 {
+                bytes.append(UInt8(ascii: "-"))
+                value = -value
+            }
+            while divisor > 1 && value >= divisor * 10 { divisor *= 10 }  // years past 9999
+            while divisor > 0 {
+                bytes.append(UInt8(truncatingIfNeeded: 48 + value / divisor % 10))
+                divisor /= 10
+            }
         }
-        return text + "+00:00"
+        digits(year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        if nanos > 0 {
+            var fraction = nanos
+            var width = 9
+            while fraction % 10 == 0 {
+                fraction /= 10
+                width -= 1
+            }
+            bytes.append(UInt8(ascii: "."))
+            digits(fraction, width)
+        }
+        bytes.append(contentsOf: "+00:00".utf8)
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -117,12 +157,5 @@ public enum Timestamps {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-}
-
-extension String {
-    fileprivate init(format4 value: Int64) {
-        let digits = String(value)
-        self = String(repeating: "0", count: Swift.max(0, 4 - digits.count)) + digits
     }
 }
