@@ -59,6 +59,45 @@ enum PointRowsParser {
             return .some(value)
         }
 
+        /// The server's own form, "YYYY-MM-DDTHH:MM:SS[.fraction]+00:00", read in place
+        /// (the day reused while it does not change); anything else through the general parser.
+        mutating func timestamp(_ range: Range<Int>) -> Int64? {
+            let text = UnsafeBufferPointer(rebasing: bytes[range])
+            func digits(_ from: Int, _ count: Int) -> Int64? {
+                var value: Int64 = 0
+                for index in from..<(from + count) {
+                    let digit = text[index] &- 48
+                    guard digit < 10 else { return nil }
+                    value = value * 10 + Int64(digit)
+                }
+                return value
+            }
+            guard text.count >= 25, text[10] == UInt8(ascii: "T"), text[13] == UInt8(ascii: ":"),
+                text[16] == UInt8(ascii: ":"), text[text.count - 6] == UInt8(ascii: "+"),
+                text[text.count - 5] == UInt8(ascii: "0"), text[text.count - 4] == UInt8(ascii: "0"),
+                text[text.count - 2] == UInt8(ascii: "0"), text[text.count - 1] == UInt8(ascii: "0"),
+                let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2)
+            else { return Timestamps.parseISO8601(bytes: text) }
+            var nanos: Int64 = 0
+            if text.count > 25 {
+                guard text[19] == UInt8(ascii: "."), text.count - 26 <= 9, let fraction = digits(20, text.count - 26)
+                else { return Timestamps.parseISO8601(bytes: text) }
+                nanos = fraction
+                for _ in 0..<(9 - (text.count - 26)) { nanos *= 10 }
+            }
+            if dayText.isEmpty || !(0..<10).allSatisfy({ text[$0] == dayText[$0] }) {
+                guard let year = digits(0, 4), text[4] == UInt8(ascii: "-"), let month = digits(5, 2),
+                    text[7] == UInt8(ascii: "-"), let day = digits(8, 2)
+                else { return Timestamps.parseISO8601(bytes: text) }
+                dayText = Array(text[0..<10])
+                dayStart = Timestamps.daysFromCivil(year, month, day) * 86_400
+            }
+            return (dayStart + hour * 3600 + minute * 60 + second) * 1_000_000_000 + nanos
+        }
+
+        var dayText: [UInt8] = []
+        var dayStart: Int64 = 0
+
         mutating func rows() -> [OrzoClient.Point]? {
             guard consume(UInt8(ascii: "[")) else { return nil }
             var points: [OrzoClient.Point] = []

@@ -1,4 +1,5 @@
 import Foundation
+import Timeseries
 
 /// Writes JSON with doubles in their shortest exact form (Swift's `description`),
 /// so every value a client reads back is bit-identical to the stored one
@@ -16,24 +17,34 @@ public enum JSONWriter {
     }
 
     /// `[["2026-…+00:00", 60, 1.5], …]`: points as the protocol sends them.
+    /// The hot path of large replies: written into one preallocated buffer, the
+    /// date part of a timestamp reused while points stay on the same day.
     public static func pointRows(timestamps: [Int64], granularity: Double, values: [Double]) -> JSONFragment {
-        var output: [UInt8] = []
-        output.reserveCapacity(timestamps.count * 48)
+        precondition(timestamps.count == values.count, "a value per timestamp")
         var granularityText: [UInt8] = []
         appendDouble(granularity, to: &granularityText)
-        output.append(UInt8(ascii: "["))
-        for index in timestamps.indices {
-            if index > 0 { output.append(UInt8(ascii: ",")) }
-            output.append(contentsOf: "[\"".utf8)
-            Timestamps.append(timestamps[index], to: &output)
-            output.append(contentsOf: "\",".utf8)
-            output.append(contentsOf: granularityText)
-            output.append(UInt8(ascii: ","))
-            appendDouble(values[index], to: &output)
-            output.append(UInt8(ascii: "]"))
+        // Per row: [" + timestamp (at most 36) + ", + granularity + , + value (at most 24, or more
+        // for a value written by `description`, hence the check below) + ] + ,
+        let rowLimit = 2 + 36 + 2 + granularityText.count + 1 + 32 + 2
+        let bytes = [UInt8](unsafeUninitializedCapacity: 2 + timestamps.count * rowLimit) { buffer, count in
+            var writer = RowWriter(buffer: buffer)
+            writer.put(UInt8(ascii: "["))
+            for index in timestamps.indices {
+                if index > 0 { writer.put(UInt8(ascii: ",")) }
+                writer.put(UInt8(ascii: "["))
+                writer.put(UInt8(ascii: "\""))
+                writer.timestamp(timestamps[index])
+                writer.put(UInt8(ascii: "\""))
+                writer.put(UInt8(ascii: ","))
+                writer.put(granularityText)
+                writer.put(UInt8(ascii: ","))
+                writer.double(values[index])
+                writer.put(UInt8(ascii: "]"))
+            }
+            writer.put(UInt8(ascii: "]"))
+            count = writer.position
         }
-        output.append(UInt8(ascii: "]"))
-        return JSONFragment(bytes: output)
+        return JSONFragment(bytes: bytes)
     }
 
     /// Concatenates arrays written as fragments into one array.
@@ -142,4 +153,97 @@ public struct JSONFragment: @unchecked Sendable {
     public let bytes: [UInt8]
 
     public init(bytes: [UInt8]) { self.bytes = bytes }
+}
+
+/// Writes rows of points into a buffer sized for them (see `pointRows`).
+private struct RowWriter {
+    let buffer: UnsafeMutableBufferPointer<UInt8>
+    var position = 0
+    /// "YYYY-MM-DDT" of `day`, the last day written.
+    var day = Int64.min
+    var dayPrefix: [UInt8] = []
+
+    init(buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+
+    @inline(__always) mutating func put(_ byte: UInt8) {
+        buffer[position] = byte
+        position += 1
+    }
+
+    @inline(__always) mutating func put(_ bytes: [UInt8]) {
+        for byte in bytes { put(byte) }
+    }
+
+    @inline(__always) mutating func twoDigits(_ value: Int64) {
+        put(UInt8(truncatingIfNeeded: 48 + value / 10))
+        put(UInt8(truncatingIfNeeded: 48 + value % 10))
+    }
+
+    mutating func timestamp(_ timestamp: Int64) {
+        var seconds = timestamp / nanosecondsPerSecond
+        var nanos = timestamp % nanosecondsPerSecond
+        if nanos < 0 {
+            nanos += nanosecondsPerSecond
+            seconds -= 1
+        }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        if days != day {
+            day = days
+            dayPrefix = []
+            Timestamps.append(days * 86_400 * nanosecondsPerSecond, to: &dayPrefix)
+            dayPrefix.removeLast(dayPrefix.count - (dayPrefix.firstIndex(of: UInt8(ascii: "T"))! + 1))
+        }
+        put(dayPrefix)
+        twoDigits(secondOfDay / 3600)
+        put(UInt8(ascii: ":"))
+        twoDigits(secondOfDay / 60 % 60)
+        put(UInt8(ascii: ":"))
+        twoDigits(secondOfDay % 60)
+        if nanos > 0 {
+            var fraction = nanos
+            var width = 9
+            while fraction % 10 == 0 {
+                fraction /= 10
+                width -= 1
+            }
+            put(UInt8(ascii: "."))
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                put(UInt8(truncatingIfNeeded: 48 + fraction / divisor % 10))
+                divisor /= 10
+            }
+        }
+        for byte in "+00:00".utf8 { put(byte) }
+    }
+
+    mutating func double(_ value: Double) {
+        if !value.isFinite {
+            for byte in "null".utf8 { put(byte) }
+        } else if value == value.rounded() && abs(value) < 1e15 {
+            var integer = Int64(value)
+            if integer < 0 {
+                put(UInt8(ascii: "-"))
+                integer = -integer
+            }
+            var divisor: Int64 = 1
+            while divisor <= integer / 10 { divisor *= 10 }
+            repeat {
+                put(UInt8(truncatingIfNeeded: 48 + integer / divisor))
+                integer %= divisor
+                divisor /= 10
+            } while divisor > 0
+        } else {
+            var text = value.description
+            text.withUTF8 { utf8 in
+                precondition(utf8.count <= 32, "a double's shortest text fits in 32 bytes")
+                for byte in utf8 { put(byte) }
+            }
+        }
+    }
 }

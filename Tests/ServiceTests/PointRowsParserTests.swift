@@ -26,4 +26,19 @@ struct PointRowsParserTests {
             #expect(PointRowsParser.parse(text, key: "measures")?.first?.value == value)
         }
     }
+
+    @Test("rows write each timestamp as Timestamps.format does, across days and with fractions")
+    func timestampsAsFormat() throws {
+        var generator = SystemRandomNumberGenerator()
+        var timestamps: [Int64] = (0..<2000).map { _ in
+            Int64.random(in: -2_000_000_000_000_000_000...9_000_000_000_000_000_000, using: &generator)
+        }
+        timestamps += (0..<200).map { 1_767_225_600_000_000_000 + Int64($0) * 999_999_999_937 }  // runs within days
+        let rows = JSONWriter.pointRows(timestamps: timestamps, granularity: 1, values: timestamps.map { _ in 1 })
+        let expected = "[" + timestamps.map { "[\"\(Timestamps.format($0))\",1,1]" }.joined(separator: ",") + "]"
+        #expect(String(decoding: rows.bytes, as: UTF8.self) == expected)
+        // And the client reads them all back.
+        let parsed = PointRowsParser.parse(JSONWriter.encode(["measures": rows]), key: "measures")
+        #expect(parsed?.map(\.timestamp) == timestamps)
+    }
 }
