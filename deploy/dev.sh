@@ -18,7 +18,7 @@ now_ms() { date +%s%3N; }
 # Debian packages: build (C headers of the two libraries Orzo binds), test
 # (a real Ceph), and tools the tests use.
 BUILD_PACKAGES=(librados-dev libzmq3-dev libsqlite3-dev)
-TEST_PACKAGES=(ceph-mon ceph-osd ceph-common uuid-runtime python3 python3-zmq procps systemd)
+TEST_PACKAGES=(ceph-mon ceph-osd ceph-common uuid-runtime python3 python3-zmq procps systemd librsvg2-bin)
 
 install_packages() {
     local missing=()

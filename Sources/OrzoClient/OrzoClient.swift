@@ -65,7 +65,7 @@ public final class OrzoClient {
     /// queue is full (the server pushes back), then throws `timeout`.
     public func push(_ measures: [String: [Measure]]) async throws {
         guard !measures.isEmpty else { return }
-        let socket = try pushSocket ?? open(.push, endpoint: endpoints.push)
+        let socket = try pushSocket ?? open(.push, endpoint: endpoints.push, linger: timeout)
         pushSocket = socket
         var frames: [[UInt8]] = [Array(Verb.put.utf8)]
         appendEntries(measures, to: &frames)
@@ -161,9 +161,12 @@ public final class OrzoClient {
 
     // MARK: Helpers
 
-    private func open(_ type: ZMQSocketType, endpoint: String) throws -> ZMQSocket {
+    /// `linger`: how long a closing socket still tries to deliver what it queued.
+    /// Zero for requests (a retry resends them); the timeout for pushes, which
+    /// have no other chance to arrive.
+    private func open(_ type: ZMQSocketType, endpoint: String, linger: Duration = .zero) throws -> ZMQSocket {
         let socket = try ZMQSocket(context, type: type)
-        try socket.set(.linger(.zero))
+        try socket.set(.linger(linger))
         try socket.connect(endpoint)
         return socket
     }

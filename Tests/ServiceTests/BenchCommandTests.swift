@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+/// `orzo bench` against a real `orzo serve`: the report, the CSV files, the
+/// summary and the graphs.
+@Suite("orzo bench against orzo serve", .serialized)
+struct BenchCommandTests {
+    @Test("a small seed run: every request recorded, all aggregated, files written")
+    func seed() throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let output = "/tmp/orzo-bench-test-\(UInt64.random(in: 0..<UInt64.max))"
+        let (status, text) = try ConfigFileTests.run([
+            "bench", "--clients", "3", "--batches", "5", "--measures", "20", "--metrics-per-client", "2",
+            "--push-endpoint", server.push, "--ack-endpoint", server.ack, "--query-endpoint", server.query,
+            "--output", output, "--label", "test",
+        ])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("test: 3 clients x 5 x (ack 20 measures x 2 metrics + read)"), "\(text)")
+        #expect(text.contains("600 measures"), "\(text)")
+        #expect(text.contains("write: mean / std / min / max"))
+        #expect(text.contains("read: mean / std / min / max"))
+        #expect(text.contains("all aggregated"), "\(text)")
+
+        for client in 0..<3 {
+            let csv = try String(contentsOfFile: "\(output)/client-\(client).csv", encoding: .utf8)
+            let lines = csv.split(separator: "\n")
+            #expect(lines.first == "client,index,kind,start_s,latency_ms")
+            #expect(lines.count == 1 + 5 * 2)  // a write and a read per batch
+        }
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(output)/summary.json")))
+            as? [String: Any]
+        #expect(summary?["measures"] as? Int == 600)
+        #expect((summary?["write"] as? [String: Any])?["count"] as? Int == 15)
+        #expect(summary?["settled_seconds"] is Double)
+        let svg = try String(contentsOfFile: "\(output)/write-latency.svg", encoding: .utf8)
+        #expect(svg.components(separatedBy: "<polyline").count == 4)
+        #expect(FileManager.default.fileExists(atPath: "\(output)/read-latency.svg"))
+        // PNG through rsvg-convert, which the test command installs.
+        let png = try Data(contentsOf: URL(fileURLWithPath: "\(output)/write-latency.png"))
+        #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+    }
+
+    @Test("push without reads")
+    func pushOnly() throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let (status, text) = try ConfigFileTests.run([
+            "bench", "--clients", "2", "--batches", "3", "--measures", "10", "--push", "--no-read", "--settle-seconds",
+            "30",
+            "--push-endpoint", server.push, "--ack-endpoint", server.ack, "--query-endpoint", server.query,
+        ])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("(push 10 measures x 1 metrics)"), "\(text)")
+        #expect(!text.contains("read:"))
+        #expect(text.contains("all aggregated"), "\(text)")
+    }
+}
