@@ -19,6 +19,10 @@ enum PendingFile {
 
     /// Appends one batch. The file lock (flock) excludes a concurrent rewrite; a
     /// file replaced or removed while we waited for the lock is reopened.
+    /// Tests only: runs between finding the file present and opening it, where a
+    /// worker may remove it.
+    nonisolated(unsafe) static var betweenOpens: ((String) -> Void)?
+
     static func append(_ measures: [Measure], to path: String, directory: String) throws {
         let payload = MeasureRecords.encode(measures)
         var frame = frameMagic
@@ -27,13 +31,20 @@ enum PendingFile {
         frame += payload
         while true {
             var created = false
-            var fd = try? POSIX.open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL)
-            if fd != nil {
+            var descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if descriptor >= 0 {
                 created = true
+            } else if errno == EEXIST {
+                betweenOpens?(path)
+                descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+                // Removed (found empty by a worker) between the two opens: create it afresh.
+                if descriptor < 0 && (errno == ENOENT || errno == EINTR) { continue }
+                if descriptor < 0 { throw POSIX.error("open", path) }
+            } else if errno == EINTR {
+                continue
             } else {
-                fd = try POSIX.open(path, O_WRONLY | O_APPEND)
+                throw POSIX.error("open", path)
             }
-            let descriptor = fd!
             defer { close(descriptor) }
             guard flock(descriptor, LOCK_EX) == 0 else { throw POSIX.error("flock", path) }
             guard POSIX.isLinked(descriptor) else { continue }  // removed while we waited

@@ -33,6 +33,19 @@ extension Orzo {
         @Option(help: "Directory for the CSV files, summary.json and graphs.") var output: String?
         @Option(help: "A name for this deployment in titles and summary.json.") var label = "orzo"
         @Option(help: "Give up waiting for the aggregates after this many seconds.") var settleSeconds = 300.0
+        @Option(
+            help: """
+                A metricd process to SIGSTOP while the clients write and SIGCONT after: the wait \
+                that follows is then how fast it drains the backlog alone (as the seed tool's --pause-metricd-pid).
+                """)
+        var pausePid: Int32?
+        @Option(
+            help: """
+                Query mode: write this many points (1 s apart) into one metric, then time --query-repeat \
+                get_measures of it at 1 s granularity.
+                """)
+        var queryPoints: Int?
+        @Option(help: "Reads in query mode.") var queryRepeat = 1000
         @OptionGroup var client: ClientOptions
 
         func validate() throws {
@@ -44,10 +57,12 @@ extension Orzo {
         func run() async throws {
             let endpoints = OrzoClient.Endpoints(push: client.push, ack: client.ack, query: client.query)
             let admin = try OrzoClient(endpoints: endpoints, timeout: .seconds(client.timeout))
+            if let queryPoints { return try await queryMode(admin, points: queryPoints) }
             let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
             let names = (0..<clients).map { c in (0..<metricsPerClient).map { "bench.\(run).c\(c).m\($0)" } }
             try await prepare(admin, names.flatMap { $0 })
 
+            if let pausePid { kill(pausePid, SIGSTOP) }
             let progress = ProgressBar(total: clients * batches, label: "bench")
             let clock = ContinuousClock()
             let started = clock.now
@@ -85,6 +100,7 @@ extension Orzo {
             }
             progress.finish()
             let wall = seconds(started.duration(to: clock.now))
+            if let pausePid { kill(pausePid, SIGCONT) }
             let settled = try await settle(admin, names.flatMap { $0 })
             let total = clients * batches * measures * metricsPerClient
             let report = Report(
@@ -101,6 +117,46 @@ extension Orzo {
             Sample(
                 client: client, index: index, kind: kind, start: seconds(origin.duration(to: from)),
                 latency: seconds(from.duration(to: to)) * 1000)
+        }
+
+        /// Writes `points` measures into a metric, aggregates them, and times reads of all of them.
+        private func queryMode(_ admin: OrzoClient, points: Int) async throws {
+            let metric = "bench.query.\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+            try await prepare(admin, [metric])
+            let base: Nanoseconds = 1_767_225_600 * 1_000_000_000
+            for chunk in stride(from: 0, to: points, by: 10_000) {
+                try await admin.put([
+                    metric: (chunk..<min(chunk + 10_000, points)).map {
+                        Measure(timestamp: base + Int64($0) * 1_000_000_000, value: Double($0 % 97))
+                    }
+                ])
+            }
+            let read = try await admin.measures(of: metric, granularity: 1, refresh: true)
+            guard read.count == min(points, 86_400) else {
+                throw ValidationError("expected \(min(points, 86_400)) points at 1 s, read \(read.count)")
+            }
+            let clock = ContinuousClock()
+            var latencies: [Double] = []
+            let progress = ProgressBar(total: queryRepeat, label: "queries")
+            for _ in 0..<queryRepeat {
+                let started = clock.now
+                _ = try await admin.measures(of: metric, granularity: 1)
+                latencies.append(seconds(started.duration(to: clock.now)) * 1000)
+                progress.advance()
+            }
+            progress.finish()
+            let summary = LatencySummary(latencies)!
+            print("\(label): get_measures of \(read.count) points at 1 s, \(queryRepeat) times, one client")
+            print("read: \(summary.formatted())")
+            if let output {
+                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+                let object: [String: Any] = [
+                    "label": label, "points": read.count, "count": summary.count, "mean_ms": summary.mean,
+                    "p50_ms": summary.p50, "p95_ms": summary.p95, "p99_ms": summary.p99, "max_ms": summary.max,
+                ]
+                try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+                    .write(to: URL(fileURLWithPath: "\(output)/query-\(read.count).json"))
+            }
         }
 
         /// The policy (if missing) and the metrics, so that no rule is needed.

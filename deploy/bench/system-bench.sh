@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# System benchmarks of Orzo beside a real Gnocchi 4.7.1, measured in one run on
+# this machine (docs/benchmarks.md has the results and how to read them).
+# Not part of the tests: it takes minutes and its numbers depend on the load.
+#
+#   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick]
+#
+# Gnocchi: ../shared/tools/gnocchi-peer/start_gnocchi.sh must have started it
+# (http://127.0.0.1:8041), unless --no-gnocchi. Every process here talks to
+# 127.0.0.1 or ipc:// only, is started by this script, and is stopped by PID
+# on exit. Each step is bounded in time.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+OUT=/tmp/orzo-system-bench
+ROUNDS=3
+GNOCCHI=1
+CEPH=0
+QUICK=0
+PEER=../shared/tools/gnocchi-peer
+GNOCCHI_URL=http://127.0.0.1:8041
+GNOCCHI_PY=${GNOCCHI_PY:-/tmp/gnocchi-peer/venv/bin/python}
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --out) OUT=$2; shift ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --no-gnocchi) GNOCCHI=0 ;;
+    --ceph) CEPH=1 ;;
+    --quick) QUICK=1; ROUNDS=1 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+mkdir -p "$OUT"
+log() { printf '\n== %s\n' "$*" | tee -a "$OUT/log.txt" >&2; }
+
+swift build -c release --product orzo >/dev/null
+ORZO="$(swift build -c release --show-bin-path)/orzo"
+WORK=$(mktemp -d /tmp/orzo-system-bench.XXXXXX)
+cleanup() {
+    # Every role this script started, by PID (recorded by start, which runs in a subshell).
+    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$WORK/pids" 2>/dev/null || true
+    sleep 0.5
+    [ -n "${CEPH_DIR:-}" ] && deploy/ceph-dev.sh down "$CEPH_DIR" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
+    echo "memory: $(free -g | awk '/Mem:/ {print $2}') GiB"
+    echo "kernel: $(uname -r)"
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "orzo: $("$ORZO" info | head -1)"
+} | tee "$OUT/machine.txt"
+
+# Starts a role in the background and waits for its ready line.
+start() {
+    local name=$1; shift
+    "$ORZO" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    echo $! >>"$WORK/pids"
+    for _ in $(seq 1 200); do
+        grep -q ready "$WORK/$name.out" 2>/dev/null && { echo $!; return 0; }
+        sleep 0.05
+    done
+    echo "$name did not start: $(cat "$WORK/$name.err")" >&2
+    return 1
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+endpoints() { echo --push-endpoint "ipc://$WORK/$1-push" --ack-endpoint "ipc://$WORK/$1-ack" --query-endpoint "ipc://$WORK/$1-query"; }
+
+# A fresh `orzo serve` on files for each measurement.
+serve() {
+    local id=$1
+    start "serve-$id" serve --data-dir "$WORK/data-$id" $(endpoints "$id") --metrics-endpoint 127.0.0.1:0
+}
+
+gnocchi() {
+    [ "$GNOCCHI" = 1 ] || return 0
+    timeout 900 "$GNOCCHI_PY" "$PEER/seed_workload.py" "$@" --url "$GNOCCHI_URL" >>"$OUT/log.txt" 2>&1
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+    log "round $round: seed workload (10 clients x 100 x (put 100 + get)), Orzo on files then Gnocchi"
+    pid=$(serve "seed-$round")
+    timeout 600 "$ORZO" bench $(endpoints "seed-$round") --label "orzo files" --output "$OUT/seed-orzo-$round" | tee -a "$OUT/log.txt"
+    stop "$pid"
+    gnocchi seed --out "$OUT/seed-gnocchi-$round.json"
+
+    log "round $round: seed without reads"
+    pid=$(serve "noread-$round")
+    timeout 600 "$ORZO" bench $(endpoints "noread-$round") --no-read --label "orzo files" --output "$OUT/noread-orzo-$round" | tee -a "$OUT/log.txt"
+    stop "$pid"
+    gnocchi seed --no-get --out "$OUT/noread-gnocchi-$round.json"
+done
+
+log "batch: 1,000 metrics x 1,000 measures (10 rounds of 100 per metric, requests of 100 metrics), acknowledged"
+for round in $(seq 1 "$ROUNDS"); do
+    # Separate roles on one data directory, so that the worker can be paused.
+    dir="$WORK/batch-$round"
+    ingest=$(start "ingest-$round" ingest --data-dir "$dir" --push-endpoint "ipc://$WORK/b$round-push" --ack-endpoint "ipc://$WORK/b$round-ack")
+    query=$(start "query-$round" query --data-dir "$dir" --query-endpoint "ipc://$WORK/b$round-query")
+    metricd=$(start "metricd-$round" metricd --data-dir "$dir" --workers 1)
+    timeout 900 "$ORZO" bench --push-endpoint "ipc://$WORK/b$round-push" --ack-endpoint "ipc://$WORK/b$round-ack" \
+        --query-endpoint "ipc://$WORK/b$round-query" --clients 10 --metrics-per-client 100 --batches 10 \
+        --measures 100 --no-read --label "orzo files, 1 worker running" --output "$OUT/batch-orzo-$round" | tee -a "$OUT/log.txt"
+    timeout 900 "$ORZO" bench --push-endpoint "ipc://$WORK/b$round-push" --ack-endpoint "ipc://$WORK/b$round-ack" \
+        --query-endpoint "ipc://$WORK/b$round-query" --clients 10 --metrics-per-client 100 --batches 10 \
+        --measures 100 --no-read --pause-pid "$metricd" --label "orzo files, 1 worker paused then alone" \
+        --output "$OUT/batch-paused-orzo-$round" | tee -a "$OUT/log.txt"
+    timeout 900 "$ORZO" bench --push-endpoint "ipc://$WORK/b$round-push" --ack-endpoint "ipc://$WORK/b$round-ack" \
+        --query-endpoint "ipc://$WORK/b$round-query" --clients 10 --metrics-per-client 100 --batches 10 \
+        --measures 100 --no-read --push --label "orzo files, push" --output "$OUT/batch-push-orzo-$round" | tee -a "$OUT/log.txt"
+    stop "$ingest"; stop "$query"; stop "$metricd"
+    if [ "$GNOCCHI" = 1 ]; then
+        gnocchi batch --out "$OUT/batch-gnocchi-$round.json"
+        gpid=$(cat /tmp/gnocchi-peer/run/metricd.pid 2>/dev/null || true)
+        # The processing worker is the child of gnocchi-metricd that processes; as the
+        # reference run did, pause the whole metricd process group's worker.
+        worker=$(pgrep -P "$gpid" -f "processing" | head -1 || true)
+        [ -n "$worker" ] && gnocchi batch --pause-metricd-pid "$worker" --out "$OUT/batch-paused-gnocchi-$round.json"
+    fi
+done
+
+log "query latency, one client, files"
+for points in 1440 86400; do
+    pid=$(serve "query-$points")
+    timeout 600 "$ORZO" bench $(endpoints "query-$points") --query-points "$points" --query-repeat 1000 \
+        --label "orzo files" --output "$OUT/query-orzo" | tee -a "$OUT/log.txt"
+    stop "$pid"
+done
+
+if [ "$CEPH" = 1 ]; then
+    log "Ceph: throwaway cluster (memstore) on this machine"
+    CEPH_DIR="$WORK/ceph"
+    conf=$(deploy/ceph-dev.sh up "$CEPH_DIR")
+    ceph -c "$conf" osd pool create rados-bench 32 >/dev/null 2>&1 || true
+    timeout 120 rados -c "$conf" -p rados-bench bench 10 write -b 4096 -t 16 --no-cleanup | tail -12 | tee -a "$OUT/rados-bench.txt"
+    backend=(--ceph-conf "$conf" --pool orzo-bench)
+    ingest=$(start ceph-ingest ingest "${backend[@]}" --push-endpoint "ipc://$WORK/c-push" --ack-endpoint "ipc://$WORK/c-ack")
+    query=$(start ceph-query query "${backend[@]}" --query-endpoint "ipc://$WORK/c-query")
+    metricd=$(start ceph-metricd metricd "${backend[@]}" --workers 4)
+    ce=(--push-endpoint "ipc://$WORK/c-push" --ack-endpoint "ipc://$WORK/c-ack" --query-endpoint "ipc://$WORK/c-query")
+    timeout 900 "$ORZO" bench "${ce[@]}" --label "orzo ceph" --output "$OUT/seed-ceph" | tee -a "$OUT/log.txt"
+    timeout 900 "$ORZO" bench "${ce[@]}" --clients 10 --metrics-per-client 100 --batches 10 --measures 100 --no-read \
+        --label "orzo ceph, batch" --output "$OUT/batch-ceph" | tee -a "$OUT/log.txt"
+    stop "$ingest"; stop "$query"; stop "$metricd"
+fi
+
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
+log "results in $OUT"
