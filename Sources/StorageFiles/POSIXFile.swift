@@ -71,6 +71,23 @@ enum POSIX {
         try fsync(fd, path)
     }
 
+    /// Makes everything written on the filesystem holding `path` durable: file
+    /// data, inodes and directory entries, in one journal commit (syncfs(2),
+    /// which reports write-back errors since Linux 5.8).
+    static func syncFilesystem(_ path: String) throws {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        guard syncfsFunction(fd) == 0 else { throw error("syncfs", path) }
+    }
+
+    /// glibc's syncfs, which Swift's Glibc module does not declare (it needs _GNU_SOURCE).
+    private static let syncfsFunction: @convention(c) (Int32) -> Int32 = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs") else {
+            fatalError("glibc without syncfs")
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
+    }()
+
     /// Writes a file so that, whatever happens, `path` holds either its old
     /// content or all of the new one: a temporary file, fsync, rename, fsync of
     /// the directory.

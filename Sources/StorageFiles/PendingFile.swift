@@ -17,13 +17,14 @@ enum PendingFile {
     static let headerSize = 13
     static let frameMagic: [UInt8] = Array("OZBF".utf8)
 
-    /// Appends one batch. The file lock (flock) excludes a concurrent rewrite; a
-    /// file replaced or removed while we waited for the lock is reopened.
     /// Tests only: runs between finding the file present and opening it, where a
     /// worker may remove it.
     nonisolated(unsafe) static var betweenOpens: ((String) -> Void)?
 
-    static func append(_ measures: [Measure], to path: String, directory: String) throws {
+    /// Appends one batch. The file lock (flock) excludes a concurrent rewrite; a
+    /// file replaced or removed while we waited for the lock is reopened. With
+    /// `sync` false the caller makes it durable (one `syncfs` for many files).
+    static func append(_ measures: [Measure], to path: String, directory: String, sync: Bool = true) throws {
         let payload = MeasureRecords.encode(measures)
         var frame = frameMagic
         appendUInt32(UInt32(payload.count), to: &frame)
@@ -63,8 +64,10 @@ enum PendingFile {
                 bytes = header + generation + frame
             }
             try POSIX.writeAll(descriptor, bytes, path)
-            guard fdatasync(descriptor) == 0 else { throw POSIX.error("fdatasync", path) }
-            if created { try POSIX.syncDirectory(directory) }
+            if sync {
+                guard fdatasync(descriptor) == 0 else { throw POSIX.error("fdatasync", path) }
+                if created { try POSIX.syncDirectory(directory) }
+            }
             return
         }
     }
