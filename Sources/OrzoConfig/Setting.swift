@@ -122,6 +122,12 @@ extension Setting {
             help: "Lease on a metric during a cycle: how long a crashed worker's metrics wait for another.",
             roles: ["serve", "metricd"]),
         Setting(
+            key: "metricd.cycles_in_flight", environment: "ORZO_CYCLES_IN_FLIGHT", flag: "cycles-in-flight",
+            defaultValue: "4", kind: .positiveInteger,
+            help:
+                "Metrics each worker processes at once, each under its own lease: overlaps one cycle's I/O with the next's work.",
+            roles: ["serve", "metricd"]),
+        Setting(
             key: "metrics.endpoint", environment: "ORZO_METRICS_ENDPOINT", flag: "metrics-endpoint",
             defaultValue: nil, kind: .hostPort,
             help: "HOST:PORT to serve Prometheus metrics on (GET /metrics); off when unset.",

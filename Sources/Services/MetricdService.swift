@@ -15,6 +15,8 @@ public final class MetricdService: Sendable {
     /// The pause after a scan that found nothing to do.
     public let idlePause: Duration
     public let leaseDuration: Duration
+    /// Metrics each worker processes at once (each under its own lease).
+    public let cyclesInFlight: Int
 
     /// Metrics whose stored data is corrupt: skipped, reported in status.
     public let quarantine = Mutex<[MetricID: String]>([:])
@@ -27,8 +29,9 @@ public final class MetricdService: Sendable {
 
     public init(
         storage: any MetricStorage, directory: MetricDirectory, counters: ServiceCounters, workers: Int = 2,
-        idlePause: Duration = .milliseconds(50), leaseDuration: Duration = .seconds(30)
+        idlePause: Duration = .milliseconds(50), leaseDuration: Duration = .seconds(30), cyclesInFlight: Int = 4
     ) {
+        self.cyclesInFlight = max(1, cyclesInFlight)
         self.idlePause = idlePause
         self.leaseDuration = leaseDuration
         self.storage = storage
@@ -73,9 +76,33 @@ public final class MetricdService: Sendable {
                     logger.warning("cannot list a sack; retrying", metadata: ["sack": "\(sack)", "error": "\(error)"])
                     continue  // storage down: try again on the next scan
                 }
-                for entry in pending where !Task.isCancelled {
-                    if idleAt[entry.metric] == entry.markedAt { continue }
-                    if didProcess(try? await processOne(entry, cycle, &idleAt, logger)) { didWork = true }
+                // Up to `cyclesInFlight` metrics at once: one cycle waits on its fsyncs while
+                // the next computes, and concurrent fsyncs share journal commits.
+                let todo = pending.filter { idleAt[$0.metric] != $0.markedAt }
+                await withTaskGroup(of: (PendingMetric, CycleOutcome?).self) { group in
+                    var next = todo.startIndex
+                    var running = 0
+                    func collect(_ result: (PendingMetric, CycleOutcome?)) {
+                        switch result.1 {
+                        case .idle: idleAt[result.0.metric] = result.0.markedAt
+                        case .processed:
+                            idleAt[result.0.metric] = nil
+                            didWork = true
+                        case .busy, nil: break
+                        }
+                    }
+                    while next < todo.endIndex || !group.isEmpty {
+                        while next < todo.endIndex && !Task.isCancelled && running < cyclesInFlight {
+                            let entry = todo[next]
+                            next += 1
+                            running += 1
+                            group.addTask { (entry, try? await self.processOne(entry, cycle, logger)) }
+                        }
+                        if Task.isCancelled { next = todo.endIndex }
+                        guard let result = await group.next() else { break }
+                        running -= 1
+                        collect(result)
+                    }
                 }
             }
             if !didWork { try? await Task.sleep(for: idlePause) }
@@ -95,13 +122,8 @@ public final class MetricdService: Sendable {
         backlogAge.record(oldest.map { Double(max(0, wallClockNanoseconds() - $0)) / 1e9 } ?? 0)
     }
 
-    private func didProcess(_ outcome: CycleOutcome??) -> Bool {
-        if case .some(.some(.processed)) = outcome { return true }
-        return false
-    }
-
     private func processOne(
-        _ entry: PendingMetric, _ cycle: ProcessingCycle, _ idleAt: inout [MetricID: Nanoseconds], _ logger: Logger
+        _ entry: PendingMetric, _ cycle: ProcessingCycle, _ logger: Logger
     )
         async throws -> CycleOutcome?
     {
@@ -122,12 +144,10 @@ public final class MetricdService: Sendable {
                     counters.add(.leaseContention)
                     return outcome
                 case .idle:
-                    idleAt[entry.metric] = entry.markedAt
                     try await storage.forgetIfIdle(entry)
                     return outcome
                 case .processed(let measures, let dropped, let more):
                     instruments.processed(measures: measures, droppedTooOld: dropped, since: started)
-                    idleAt[entry.metric] = nil
                     guard more else { return .processed(measures: measures, droppedTooOld: dropped, more: false) }
                     started = .now
                     outcome = try await cycle.process(entry.metric, policy: policy)

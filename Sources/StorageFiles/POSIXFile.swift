@@ -91,7 +91,10 @@ enum POSIX {
     /// Writes a file so that, whatever happens, `path` holds either its old
     /// content or all of the new one: a temporary file, fsync, rename, fsync of
     /// the directory.
-    static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws {
+    /// With `durableRename` false the directory is not synced: the new content is
+    /// durable before it takes the name, but the rename itself may be lost in a
+    /// crash, leaving the old file (for when the old file is as good).
+    static func replaceAtomically(_ path: String, with bytes: [UInt8], durableRename: Bool = true) throws {
         let directory = String(path[..<path.lastIndex(of: "/")!])
         let temporary = "\(path).tmp.\(getpid())"
         let fd = try open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
@@ -109,7 +112,7 @@ enum POSIX {
             unlink(temporary)
             throw failure
         }
-        try syncDirectory(directory)
+        if durableRename { try syncDirectory(directory) }
     }
 
     static func makeDirectories(_ path: String) throws {

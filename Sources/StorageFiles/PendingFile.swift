@@ -125,16 +125,18 @@ enum PendingFile {
         guard POSIX.isLinked(fd) else { return }
         let bytes = try POSIX.readAll(fd: fd, path)
         guard bytes.count >= headerSize, readUInt64(bytes, 5) == generation else { return }
-        let directory = String(path[..<path.lastIndex(of: "/")!])
+        // No directory sync: the state file already records (generation, consumed), so if
+        // a crash loses this unlink or rename, the old file comes back and its consumed
+        // frames are skipped. The remaining frames' new file is still synced before it
+        // takes the name, since they were acknowledged.
         if consumed >= bytes.count {
             guard unlink(path) == 0 else { throw POSIX.error("unlink", path) }
-            try POSIX.syncDirectory(directory)
         } else {
             var rest = header
             var random = SystemRandomNumberGenerator()
             appendUInt64(random.next(), to: &rest)
             rest += bytes[consumed...]
-            try POSIX.replaceAtomically(path, with: rest)
+            try POSIX.replaceAtomically(path, with: rest, durableRename: false)
         }
     }
 

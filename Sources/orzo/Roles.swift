@@ -51,17 +51,22 @@ extension Orzo {
         @OptionGroup var backend: BackendOptions
         @Option(help: settingHelp("metricd.workers")) var workers: String?
         @Option(help: settingHelp("metricd.lease_seconds")) var leaseSeconds: String?
+        @Option(help: settingHelp("metricd.cycles_in_flight")) var cyclesInFlight: String?
 
         func run() async throws {
             let configuration = try await common.load(
-                backend.flags.merging(["metricd.workers": workers, "metricd.lease_seconds": leaseSeconds]) { $1 })
+                backend.flags.merging([
+                    "metricd.workers": workers, "metricd.lease_seconds": leaseSeconds,
+                    "metricd.cycles_in_flight": cyclesInFlight,
+                ]) { $1 })
             let metrics = MetricsExport(configuration)
             let (storage, indexer) = try await BackendOptions.open(configuration)
             let counters = ServiceCounters()
             let workers = configuration.int("metricd.workers")
             let metricd = MetricdService(
                 storage: metrics.wrap(storage), directory: MetricDirectory(indexer: indexer), counters: counters,
-                workers: workers, leaseDuration: .seconds(configuration.int("metricd.lease_seconds")))
+                workers: workers, leaseDuration: .seconds(configuration.int("metricd.lease_seconds")),
+                cyclesInFlight: configuration.int("metricd.cycles_in_flight"))
             let notifier = SystemdNotifier()
             announce("orzo metricd: ready (\(workers) workers)")
             notifier.notify("READY=1\nSTATUS=aggregating with \(workers) workers")

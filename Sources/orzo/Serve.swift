@@ -23,11 +23,13 @@ extension Orzo {
         @Option(help: settingHelp("query.endpoint")) var queryEndpoint: String?
         @Option(help: settingHelp("metricd.workers")) var workers: String?
         @Option(help: settingHelp("metricd.lease_seconds")) var leaseSeconds: String?
+        @Option(help: settingHelp("metricd.cycles_in_flight")) var cyclesInFlight: String?
 
         func run() async throws {
             let configuration = try await common.load([
                 "data_dir": dataDir, "ingest.push_endpoint": pushEndpoint, "ingest.ack_endpoint": ackEndpoint,
                 "query.endpoint": queryEndpoint, "metricd.workers": workers, "metricd.lease_seconds": leaseSeconds,
+                "metricd.cycles_in_flight": cyclesInFlight,
             ])
             let metrics = MetricsExport(configuration)
             let dataDir = configuration.string("data_dir")!
@@ -43,7 +45,8 @@ extension Orzo {
             let metricd = MetricdService(
                 storage: storage, directory: directory, counters: counters,
                 workers: configuration.int("metricd.workers"),
-                leaseDuration: .seconds(configuration.int("metricd.lease_seconds")))
+                leaseDuration: .seconds(configuration.int("metricd.lease_seconds")),
+                cyclesInFlight: configuration.int("metricd.cycles_in_flight"))
             let ingest = IngestService(context: context, storage: storage, directory: directory, counters: counters)
             let query = QueryService(
                 context: context, storage: storage, directory: directory, counters: counters, metricd: metricd)
