@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "StorageCeph", targets: ["StorageCeph"]),
         .library(name: "StorageFiles", targets: ["StorageFiles"]),
         .library(name: "OrzoClient", targets: ["OrzoClient"]),
+        .library(name: "WireProtocol", targets: ["WireProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

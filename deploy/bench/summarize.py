@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Markdown tables from a system-bench.sh result directory (docs/benchmarks.md).
+
+    python3 deploy/bench/summarize.py /tmp/orzo-system-bench
+"""
+import glob
+import json
+import os
+import statistics
+import sys
+
+out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/orzo-system-bench"
+
+
+def orzo(pattern):
+    runs = []
+    for path in sorted(glob.glob(os.path.join(out, pattern, "summary.json"))):
+        runs.append(json.load(open(path)))
+    return runs
+
+
+def gnocchi(pattern):
+    runs = []
+    for path in sorted(glob.glob(os.path.join(out, pattern))):
+        data = json.load(open(path))
+        runs.extend(data.get("results", [data]))
+    return runs
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def f(value, digits=2):
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+print("machine:")
+print("```")
+print(open(os.path.join(out, "machine.txt")).read().strip())
+print("```\n")
+
+print("### Seed workload: 10 clients x 100 x (put 100 measures + read all back)\n")
+print("| | wall (s), runs | write mean / p50 / p99 (ms) | read mean / p50 / p99 (ms) | all aggregated after (s) |")
+print("| --- | --- | --- | --- | --- |")
+o = orzo("seed-orzo-*")
+g = gnocchi("seed-gnocchi-*.json")
+if o:
+    print("| Orzo (files) | " + ", ".join(f(r["wall_seconds"]) for r in o)
+          + f" | {f(med(r['write']['mean_ms'] for r in o))} / {f(med(r['write']['p50_ms'] for r in o))} / {f(med(r['write']['p99_ms'] for r in o))}"
+          + f" | {f(med(r['read']['mean_ms'] for r in o))} / {f(med(r['read']['p50_ms'] for r in o))} / {f(med(r['read']['p99_ms'] for r in o))}"
+          + f" | {f(med(r.get('settled_seconds') for r in o))} |")
+if g:
+    print("| Gnocchi 4.7.1 | " + ", ".join(f(r["wall_s_clients"]) for r in g)
+          + f" | {f(med(r['post_latency']['mean_ms'] for r in g))} / {f(med(r['post_latency']['p50_ms'] for r in g))} / {f(med(r['post_latency']['p99_ms'] for r in g))}"
+          + f" | {f(med(r['get_latency']['mean_ms'] for r in g))} / {f(med(r['get_latency']['p50_ms'] for r in g))} / {f(med(r['get_latency']['p99_ms'] for r in g))}"
+          + f" | {f(med(r.get('wall_s_until_processed') for r in g))} |")
+if o and g:
+    print(f"\nWall time ratio (median Gnocchi / median Orzo): **{med(r['wall_s_clients'] for r in g) / med(r['wall_seconds'] for r in o):.1f}x**\n")
+
+print("### Seed without reads: 10 clients x 100 x put 100 measures\n")
+print("| | wall (s), runs | write mean / p50 / p99 (ms) | all aggregated after (s) |")
+print("| --- | --- | --- | --- |")
+o = orzo("noread-orzo-*")
+g = gnocchi("noread-gnocchi-*.json")
+if o:
+    print("| Orzo (files) | " + ", ".join(f(r["wall_seconds"]) for r in o)
+          + f" | {f(med(r['write']['mean_ms'] for r in o))} / {f(med(r['write']['p50_ms'] for r in o))} / {f(med(r['write']['p99_ms'] for r in o))}"
+          + f" | {f(med(r.get('settled_seconds') for r in o))} |")
+if g:
+    print("| Gnocchi 4.7.1 | " + ", ".join(f(r["wall_s_clients"]) for r in g)
+          + f" | {f(med(r['post_latency']['mean_ms'] for r in g))} / {f(med(r['post_latency']['p50_ms'] for r in g))} / {f(med(r['post_latency']['p99_ms'] for r in g))}"
+          + f" | {f(med(r.get('wall_s_until_processed') for r in g))} |")
+if o and g:
+    print(f"\nWall time ratio: **{med(r['wall_s_clients'] for r in g) / med(r['wall_seconds'] for r in o):.1f}x**\n")
+
+print("### Batch: 1,000 metrics x 1,000 measures (10 rounds, requests of 100 metrics x 100 measures)\n")
+print("| | accepted measures/s, runs | all aggregated after (s) | one worker alone: measures/s |")
+print("| --- | --- | --- | --- |")
+o = orzo("batch-orzo-*")
+op = orzo("batch-paused-orzo-*")
+ou = orzo("batch-push-orzo-*")
+g = gnocchi("batch-gnocchi-*.json")
+gp = gnocchi("batch-paused-gnocchi-*.json")
+alone = [1_000_000 / (r["settled_seconds"] - r["wall_seconds"]) for r in op if r.get("settled_seconds")]
+if o:
+    print("| Orzo (files), acknowledged, worker running | " + ", ".join(f(r["measures_per_second"], 0) for r in o)
+          + f" | {f(med(r.get('settled_seconds') for r in o))} | |")
+if op:
+    print("| Orzo (files), acknowledged, worker paused then alone | " + ", ".join(f(r["measures_per_second"], 0) for r in op)
+          + f" | {f(med(r.get('settled_seconds') for r in op))} | " + ", ".join(f(a, 0) for a in alone) + " |")
+if ou:
+    print("| Orzo (files), PUSH (fire-and-forget; accepted = sent) | " + ", ".join(f(r["measures_per_second"], 0) for r in ou)
+          + f" | {f(med(r.get('settled_seconds') for r in ou))} | |")
+if g:
+    print("| Gnocchi 4.7.1, metricd running | " + ", ".join(f(r["accepted_measures_per_s"], 0) for r in g)
+          + f" | {f(med(r.get('wall_s_until_processed') for r in g))} | |")
+if gp:
+    print("| Gnocchi 4.7.1, metricd paused then alone | " + ", ".join(f(r["accepted_measures_per_s"], 0) for r in gp)
+          + f" | {f(med(r.get('wall_s_until_processed') for r in gp))} | " + ", ".join(f(r.get("metricd_drain_measures_per_s"), 0) for r in gp) + " |")
+if o and g:
+    best_o = med([r["measures_per_second"] for r in o + op])
+    print(f"\nAccepted measures/s ratio (median Orzo acknowledged / median Gnocchi): **{best_o / med(r['accepted_measures_per_s'] for r in g + gp):.1f}x**")
+if alone and gp:
+    print(f"One worker alone ratio: **{med(alone) / med(r.get('metricd_drain_measures_per_s') for r in gp):.1f}x**\n")
+
+print("### Query latency, one client, files (get_measures at 1 s granularity)\n")
+print("| points | mean | p50 | p95 | p99 | max (ms) |")
+print("| --- | --- | --- | --- | --- | --- |")
+for path in sorted(glob.glob(os.path.join(out, "query-orzo", "query-*.json")), key=lambda p: int(p.split("-")[-1].split(".")[0])):
+    r = json.load(open(path))
+    print(f"| {r['points']:,} | {f(r['mean_ms'])} | {f(r['p50_ms'])} | {f(r['p95_ms'])} | {f(r['p99_ms'])} | {f(r['max_ms'])} |")
+
+ceph = orzo("seed-ceph") + orzo("batch-ceph")
+if ceph:
+    print("\n### Ceph (throwaway memstore cluster on the same 2 cores)\n")
+    print("| run | wall (s) | measures/s | write mean / p99 (ms) | read mean / p99 (ms) | all aggregated after (s) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in ceph:
+        read = r.get("read")
+        print(f"| {r['label']} | {f(r['wall_seconds'])} | {f(r['measures_per_second'], 0)} | {f(r['write']['mean_ms'])} / {f(r['write']['p99_ms'])}"
+              + (f" | {f(read['mean_ms'])} / {f(read['p99_ms'])}" if read else " | ")
+              + f" | {f(r.get('settled_seconds'))} |")
+    rb = os.path.join(out, "rados-bench.txt")
+    if os.path.exists(rb):
+        print("\n`rados bench` (4 KiB writes, 16 in flight, 10 s) on the same cluster:\n```")
+        print(open(rb).read().strip())
+        print("```")
