@@ -23,9 +23,10 @@ func gauge(_ count: Int, seed: UInt64 = 42) -> [Double] {
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(2), maxIterations: 10_000,
+        metrics: [.wallClock, .mallocCountTotal], maxDuration: .seconds(2), maxIterations: 10_000,
         thresholds: [
-            .wallClock: .init(relative: [.p50: 25.0, .p90: 35.0]),
+            // Wide for p90: this shared 2-core VM moves tails by tens of percent between runs.
+            .wallClock: .init(relative: [.p50: 30.0, .p90: 75.0]),
             .mallocCountTotal: .init(relative: [.p50: 10.0]),
         ])
 
@@ -34,10 +35,11 @@ let benchmarks: @Sendable () -> Void = {
     let points = TimeSeries(
         timestamps: (0..<3600).map { key.start + Int64($0) * key.granularity }, values: gauge(3600))
     let blob = SplitBlob.encode(points, key: key)
-    Benchmark("codec: encode a 3600-point split") { benchmark in
+    // Names without spaces: the thresholds tool matches files by the raw name.
+    Benchmark("codec.encode.split3600") { benchmark in
         for _ in benchmark.scaledIterations { blackHole(SplitBlob.encode(points, key: key)) }
     }
-    Benchmark("codec: decode a 3600-point split") { benchmark in
+    Benchmark("codec.decode.split3600") { benchmark in
         for _ in benchmark.scaledIterations { blackHole(try SplitBlob.decode(blob, key: key)) }
     }
 
@@ -55,7 +57,7 @@ let benchmarks: @Sendable () -> Void = {
         timestamps: (1...3600).map { epoch2026 - Int64($0) * second }.reversed(),
         values: [Double](repeating: 50, count: 3600))
     let raw = RawBuffer(series: history, policy: policy)
-    Benchmark("processing: 1,000 measures, 2 granularities x 6 methods, encoded") { benchmark in
+    Benchmark("processing.batch1000.granularities2.methods6") { benchmark in
         for _ in benchmark.scaledIterations {
             let result = MetricProcessor.process(raw: raw, received: measures, policy: policy)
             blackHole(RawBufferBlob.encode(result.raw.series))
@@ -69,7 +71,7 @@ let benchmarks: @Sendable () -> Void = {
     for count in [1440, 86_400] {
         let timestamps = (0..<count).map { epoch2026 + Int64($0) * second }
         let rowValues = gauge(count, seed: 3)
-        Benchmark("query: encode \(count) points as JSON rows") { benchmark in
+        Benchmark("query.rows\(count)") { benchmark in
             for _ in benchmark.scaledIterations {
                 blackHole(JSONWriter.pointRows(timestamps: timestamps, granularity: 1, values: rowValues))
             }
