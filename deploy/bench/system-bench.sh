@@ -3,7 +3,7 @@
 # this machine (docs/benchmarks.md has the results and how to read them).
 # Not part of the tests: it takes minutes and its numbers depend on the load.
 #
-#   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick]
+#   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick] [--only scaling]
 #
 # Gnocchi: ../shared/tools/gnocchi-peer/start_gnocchi.sh must have started it
 # (http://127.0.0.1:8041), unless --no-gnocchi. Every process here talks to
@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 OUT=/tmp/orzo-system-bench
+ONLY=""
 ROUNDS=3
 GNOCCHI=1
 CEPH=0
@@ -27,6 +28,7 @@ while [ $# -gt 0 ]; do
     --no-gnocchi) GNOCCHI=0 ;;
     --ceph) CEPH=1 ;;
     --quick) QUICK=1; ROUNDS=1 ;;
+    --only) ONLY=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -82,6 +84,7 @@ gnocchi() {
     timeout 900 "$GNOCCHI_PY" "$PEER/seed_workload.py" "$@" --url "$GNOCCHI_URL" >>"$OUT/log.txt" 2>&1
 }
 
+if [ -z "$ONLY" ]; then
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round: seed workload (10 clients x 100 x (put 100 + get)), Orzo on files then Gnocchi"
     pid=$(serve "seed-$round")
@@ -132,7 +135,9 @@ for points in 1440 86400; do
     stop "$pid"
 done
 
-if [ "$CEPH" = 1 ]; then
+fi  # not --only
+
+if [ -z "$ONLY" ] && [ "$CEPH" = 1 ]; then
     log "Ceph: throwaway cluster (memstore) on this machine"
     CEPH_DIR="$WORK/ceph"
     conf=$(deploy/ceph-dev.sh up "$CEPH_DIR")
@@ -147,6 +152,36 @@ if [ "$CEPH" = 1 ]; then
     timeout 900 "$ORZO" bench "${ce[@]}" --clients 10 --metrics-per-client 100 --batches 10 --measures 100 --no-read \
         --label "orzo ceph, batch" --output "$OUT/batch-ceph" | tee -a "$OUT/log.txt"
     stop "$ingest"; stop "$query"; stop "$metricd"
+fi
+
+if [ -z "$ONLY" ] || [ "$ONLY" = scaling ]; then
+    # How ingest and one worker's drain change with the number of metrics (1 M
+    # measures in all, so fewer per metric as they grow) and with 1, 2 and 4
+    # workers; the peak memory of the worker process. Files backend.
+    log "scaling: 1,000 / 10,000 / 100,000 metrics x 1, 2, 4 workers (1 M measures each)"
+    for metrics in 1000 10000 100000; do
+        per=$((1000000 / metrics))
+        batches=10
+        [ "$per" -lt 10 ] && batches=1
+        for workers in 1 2 4; do
+            [ "$QUICK" = 1 ] && [ "$workers" != 1 ] && continue
+            dir="$WORK/scale-$metrics-$workers"
+            id="s$metrics-$workers"
+            ingest=$(start "ingest-$id" ingest --data-dir "$dir" --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack")
+            query=$(start "query-$id" query --data-dir "$dir" --query-endpoint "ipc://$WORK/$id-query")
+            metricd=$(start "metricd-$id" metricd --data-dir "$dir" --workers "$workers")
+            timeout 1200 "$ORZO" bench --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack" \
+                --query-endpoint "ipc://$WORK/$id-query" --clients 10 --metrics-per-client $((metrics / 10)) \
+                --batches "$batches" --measures $((per / batches)) --no-read --pause-pid "$metricd" --settle-seconds 900 \
+                --label "orzo files, $metrics metrics, $workers workers" --output "$OUT/scale-$metrics-$workers" | tee -a "$OUT/log.txt"
+            grep -E 'VmHWM|VmRSS' "/proc/$metricd/status" | tr -s ' ' >"$OUT/scale-$metrics-$workers/metricd-memory.txt" || true
+            stop "$ingest"; stop "$query"; stop "$metricd"
+        done
+    done
+
+    log "acknowledgement to queryable, ingest and query rates in one process (orzo-service-bench)"
+    swift build -c release --product orzo-service-bench >/dev/null
+    timeout 600 "$(swift build -c release --show-bin-path)/orzo-service-bench" --data-dir "$WORK/service-bench" | tee "$OUT/service-bench.txt"
 fi
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
