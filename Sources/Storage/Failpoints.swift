@@ -11,6 +11,12 @@ public enum Failpoint: String, Sendable, CaseIterable {
     case beforeCommit = "cycle.before-commit"
     case afterCommit = "cycle.after-commit"
     case afterAppendMark = "ingest.after-mark"
+    /// The file store's group commit: the new state written, before the shared syncfs.
+    case filesStateWritten = "files.state-written"
+    /// The file store's group commit: renamed into place, before the second syncfs.
+    case filesStateRenamed = "files.state-renamed"
+    /// The file store's group commit: durable, before the consumed measures are removed.
+    case filesStateDurable = "files.state-durable"
 
     private static let armed: String? = {
         guard let value = getenv("ORZO_FAILPOINT") else { return nil }

@@ -13,6 +13,8 @@ public final class FileStorage: MetricStorage {
     public let root: String
     public let sackCount: Int
     private let leases: LeaseTable
+    /// Shared syncfs calls for the commits in flight (group commit).
+    private let durability: FilesystemSync
 
     static let rawKey = "raw"
     static let consumedKey = "p.consumed"  // generation u64 + offset u64 of the pending file consumed
@@ -33,6 +35,7 @@ public final class FileStorage: MetricStorage {
         self.sackCount = count
         for sack in 0..<count { try POSIX.makeDirectories("\(root)/incoming/\(sack)") }
         self.leases = LeaseTable(directory: "\(root)/leases")
+        self.durability = FilesystemSync(root: root)
     }
 
     private func pendingPath(_ metric: MetricID) -> String {
@@ -158,11 +161,17 @@ public final class FileStorage: MetricStorage {
         return result
     }
 
+    /// A group commit (docs/storage-files.md): the new state is written to a
+    /// temporary file under the lease; one syncfs shared with the other commits in
+    /// flight makes it durable; under the lease again it is renamed into place (the
+    /// commit point, refused if the lease was lost meanwhile); a second shared
+    /// syncfs makes the rename durable; then the consumed measures are removed.
     public func commit(_ metric: MetricID, lease: MetricLease, _ commit: MetricCommit) async throws {
         let sack = metric.sack(of: sackCount)
-        // Under the lease slot's lock: the lease is checked, the state replaced and
-        // the consumed batches removed, with no takeover in between.
-        let done = try leases.withSlot(metric, sack: sack) { record -> Bool in
+        let path = statePath(metric)
+        let temporary = "\(path).tmp.\(getpid()).\(lease.token)"
+        var consumed: (generation: UInt64, end: Int)?
+        let prepared = try leases.withSlot(metric, sack: sack) { record -> Bool in
             guard LeaseTable.isLive(record), record?.token == lease.token else { return false }
             var state = try loadState(metric)
             state.entries[Self.rawKey] = RawBufferBlob.encode(commit.raw)
@@ -177,26 +186,47 @@ public final class FileStorage: MetricStorage {
                 }
             }
             state.entries[countersKey] = encodeCounters(commit.counters)
-            let consumed = commit.processed.batches.last.flatMap(parseToken)
+            consumed = commit.processed.batches.last.flatMap(parseToken)
             if let consumed {
                 var bytes = [UInt8]()
                 appendUInt64(consumed.generation, to: &bytes)
                 appendUInt64(UInt64(consumed.end), to: &bytes)
                 state.entries[Self.consumedKey] = bytes
             }
-            let path = statePath(metric)
             try POSIX.makeDirectories(String(path[..<path.lastIndex(of: "/")!]))
-            try POSIX.replaceAtomically(path, with: state.encode())
-            // The state records what was consumed, so a crash here only leaves
-            // bytes to clean up; they are not processed twice.
-            if let consumed {
-                try PendingFile.removeConsumed(
-                    pendingPath(metric), generation: consumed.generation, consumed: consumed.end)
-            }
-            if commit.releaseLease { record = nil }
+            try POSIX.writeFile(temporary, state.encode())
             return true
         }
-        guard done == true else { throw StorageError.leaseLost(metric) }
+        guard prepared == true else { throw StorageError.leaseLost(metric) }
+        Failpoint.filesStateWritten.hit()
+        do {
+            try await durability.sync()  // the new state's content is durable
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        let committed = try leases.withSlot(metric, sack: sack) { record -> Bool in
+            guard LeaseTable.isLive(record), record?.token == lease.token else { return false }
+            guard rename(temporary, path) == 0 else { throw POSIX.error("rename", path) }
+            return true
+        }
+        guard committed == true else {
+            unlink(temporary)
+            throw StorageError.leaseLost(metric)
+        }
+        Failpoint.filesStateRenamed.hit()
+        try await durability.sync()  // the rename is durable
+        Failpoint.filesStateDurable.hit()
+        // The state records what was consumed, so a crash here only leaves bytes
+        // to clean up; they are not processed twice.
+        if let consumed {
+            try PendingFile.removeConsumed(pendingPath(metric), generation: consumed.generation, consumed: consumed.end)
+        }
+        if commit.releaseLease {
+            _ = try leases.withSlot(metric, sack: sack) { record in
+                if record?.token == lease.token { record = nil }
+            }
+        }
     }
 
     private func parseToken(_ token: String) -> (generation: UInt64, end: Int)? {

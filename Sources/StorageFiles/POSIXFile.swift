@@ -71,6 +71,13 @@ enum POSIX {
         try fsync(fd, path)
     }
 
+    /// Writes a new file (truncating one of that name), without syncing it.
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = try open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { close(fd) }
+        try writeAll(fd, bytes, path)
+    }
+
     /// Makes everything written on the filesystem holding `path` durable: file
     /// data, inodes and directory entries, in one journal commit (syncfs(2),
     /// which reports write-back errors since Linux 5.8).

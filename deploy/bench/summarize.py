@@ -127,3 +127,28 @@ if ceph:
         print("\n`rados bench` (4 KiB writes, 16 in flight, 10 s) on the same cluster:\n```")
         print(open(rb).read().strip())
         print("```")
+
+scale = sorted(glob.glob(os.path.join(out, "scale-*", "summary.json")),
+               key=lambda p: tuple(int(x) for x in p.split(os.sep)[-2].split("-")[1:]))
+if scale:
+    print("\n### Scaling: 1 M measures over more metrics, and more workers (files)\n")
+    print("| metrics | measures per metric | workers | accepted measures/s (acknowledged) | drain after the clients (s) | drained measures/s | worker peak RSS |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for path in scale:
+        r = json.load(open(path))
+        metrics, workers = (int(x) for x in path.split(os.sep)[-2].split("-")[1:])
+        drain = r["settled_seconds"] - r["wall_seconds"] if r.get("settled_seconds") else None
+        memory = os.path.join(os.path.dirname(path), "metricd-memory.txt")
+        peak = ""
+        if os.path.exists(memory):
+            for line in open(memory):
+                if line.startswith("VmHWM"):
+                    peak = line.split(":")[1].strip()
+        print(f"| {metrics:,} | {r['measures'] // metrics:,} | {workers} | {f(r['measures_per_second'], 0)} | {f(drain)}"
+              + f" | {f(r['measures'] / drain if drain else None, 0)} | {peak} |")
+
+service = os.path.join(out, "service-bench.txt")
+if os.path.exists(service):
+    print("\n### One process (orzo-service-bench: files, in-process services over ipc)\n```")
+    print(open(service).read().strip())
+    print("```")
