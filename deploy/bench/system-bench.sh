@@ -162,7 +162,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = scaling ]; then
     for metrics in 1000 10000 100000; do
         per=$((1000000 / metrics))
         batches=10
-        [ "$per" -lt 10 ] && batches=1
+        [ "$per" -le 10 ] && batches=1
         for workers in 1 2 4; do
             [ "$QUICK" = 1 ] && [ "$workers" != 1 ] && continue
             dir="$WORK/scale-$metrics-$workers"
