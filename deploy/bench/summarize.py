@@ -105,14 +105,19 @@ if o and g:
 if alone and gp:
     print(f"One worker alone ratio: **{med(alone) / med(r.get('metricd_drain_measures_per_s') for r in gp):.1f}x**\n")
 
-print("### Query latency, one client, files (get_measures at 1 s granularity)\n")
-print("| points | mean | p50 | p95 | p99 | max (ms) |")
-print("| --- | --- | --- | --- | --- | --- |")
-for path in sorted(glob.glob(os.path.join(out, "query-orzo", "query-*.json")), key=lambda p: int(p.split("-")[-1].split(".")[0])):
+print("### Query latency, one client (get_measures at 1 s granularity)\n")
+print("| | points | reads | mean | p50 | p95 | p99 | max (ms) |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+def points_of(path):
+    return int(path.split("-")[-1].split(".")[0])
+rows = [("Orzo (files)", p) for p in glob.glob(os.path.join(out, "query-orzo", "query-*.json"))]
+rows += [("Gnocchi 4.7.1", p) for p in glob.glob(os.path.join(out, "query-gnocchi-*.json"))]
+rows += [("Orzo (Ceph)", p) for p in glob.glob(os.path.join(out, "query-ceph", "query-*.json"))]
+for label, path in sorted(rows, key=lambda row: (points_of(row[1]), row[0])):
     r = json.load(open(path))
-    print(f"| {r['points']:,} | {f(r['mean_ms'])} | {f(r['p50_ms'])} | {f(r['p95_ms'])} | {f(r['p99_ms'])} | {f(r['max_ms'])} |")
+    print(f"| {label} | {r['points']:,} | {r.get('count', r.get('n'))} | {f(r['mean_ms'])} | {f(r['p50_ms'])} | {f(r['p95_ms'])} | {f(r['p99_ms'])} | {f(r['max_ms'])} |")
 
-ceph = orzo("seed-ceph") + orzo("batch-ceph")
+ceph = orzo("seed-ceph") + orzo("batch-ceph") + orzo("batch-paused-ceph")
 if ceph:
     print("\n### Ceph (throwaway memstore cluster on the same 2 cores)\n")
     print("| run | wall (s) | measures/s | write mean / p99 (ms) | read mean / p99 (ms) | all aggregated after (s) |")

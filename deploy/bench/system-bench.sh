@@ -3,7 +3,7 @@
 # this machine (docs/benchmarks.md has the results and how to read them).
 # Not part of the tests: it takes minutes and its numbers depend on the load.
 #
-#   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick] [--only scaling]
+#   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick] [--only scaling | --no-scaling]
 #
 # Gnocchi: ../shared/tools/gnocchi-peer/start_gnocchi.sh must have started it
 # (http://127.0.0.1:8041), unless --no-gnocchi. Every process here talks to
@@ -14,6 +14,7 @@ cd "$(dirname "$0")/../.."
 
 OUT=/tmp/orzo-system-bench
 ONLY=""
+SCALING=1
 ROUNDS=3
 GNOCCHI=1
 CEPH=0
@@ -29,6 +30,7 @@ while [ $# -gt 0 ]; do
     --ceph) CEPH=1 ;;
     --quick) QUICK=1; ROUNDS=1 ;;
     --only) ONLY=$2; shift ;;
+    --no-scaling) SCALING=0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -127,12 +129,18 @@ for round in $(seq 1 "$ROUNDS"); do
     fi
 done
 
-log "query latency, one client, files"
+log "query latency, one client, files (and Gnocchi)"
 for points in 1440 86400; do
     pid=$(serve "query-$points")
     timeout 600 "$ORZO" bench $(endpoints "query-$points") --query-points "$points" --query-repeat 1000 \
         --label "orzo files" --output "$OUT/query-orzo" | tee -a "$OUT/log.txt"
     stop "$pid"
+    if [ "$GNOCCHI" = 1 ]; then
+        repeat=1000
+        [ "$points" = 86400 ] && repeat=100  # about 1 s per read on Gnocchi
+        timeout 900 "$GNOCCHI_PY" deploy/bench/gnocchi_query.py --url "$GNOCCHI_URL" --points "$points" \
+            --repeat "$repeat" --out "$OUT/query-gnocchi-$points.json" | tee -a "$OUT/log.txt"
+    fi
 done
 
 fi  # not --only
@@ -151,10 +159,16 @@ if [ -z "$ONLY" ] && [ "$CEPH" = 1 ]; then
     timeout 900 "$ORZO" bench "${ce[@]}" --label "orzo ceph" --output "$OUT/seed-ceph" | tee -a "$OUT/log.txt"
     timeout 900 "$ORZO" bench "${ce[@]}" --clients 10 --metrics-per-client 100 --batches 10 --measures 100 --no-read \
         --label "orzo ceph, batch" --output "$OUT/batch-ceph" | tee -a "$OUT/log.txt"
+    timeout 900 "$ORZO" bench "${ce[@]}" --clients 10 --metrics-per-client 100 --batches 10 --measures 100 --no-read \
+        --pause-pid "$metricd" --label "orzo ceph, batch, workers paused then alone" --output "$OUT/batch-paused-ceph" | tee -a "$OUT/log.txt"
+    for points in 1440 86400; do
+        timeout 600 "$ORZO" bench "${ce[@]}" --query-points "$points" --query-repeat 300 \
+            --label "orzo ceph" --output "$OUT/query-ceph" | tee -a "$OUT/log.txt"
+    done
     stop "$ingest"; stop "$query"; stop "$metricd"
 fi
 
-if [ -z "$ONLY" ] || [ "$ONLY" = scaling ]; then
+if { [ -z "$ONLY" ] && [ "$SCALING" = 1 ]; } || [ "$ONLY" = scaling ]; then
     # How ingest and one worker's drain change with the number of metrics (1 M
     # measures in all, so fewer per metric as they grow) and with 1, 2 and 4
     # workers; the peak memory of the worker process. Files backend.
