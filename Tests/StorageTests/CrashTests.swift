@@ -14,7 +14,8 @@ import Timeseries
 struct CrashTests {
     @Test(
         "a worker killed at any step of a cycle loses nothing: the next run ends as an uninterrupted one",
-        arguments: processBackends, [
+        arguments: processBackends,
+        [
             Failpoint.afterLease, .afterLoad, .beforeCommit, .afterCommit, .filesStateWritten, .filesStateRenamed,
             .filesStateDurable,
         ])
