@@ -139,7 +139,13 @@ public final class OrzoClient {
 
     /// ``request(_:)``, returning the reply body undecoded (after checking for an error).
     func requestBytes(_ body: [String: JSONValue]) async throws -> [UInt8] {
-        let frames = [Array(Verb.query.utf8), try JSONValue.object(body).encoded()]
+        try await request(json: try JSONValue.object(body).encoded())
+    }
+
+    /// Sends a query already encoded as a JSON object and returns the reply body
+    /// as sent (after checking for an error), for callers with their own JSON.
+    public func request(json: [UInt8]) async throws -> [UInt8] {
+        let frames = [Array(Verb.query.utf8), json]
         for _ in 0..<attempts {
             let socket = try querySocket ?? open(.req, endpoint: endpoints.query)
             querySocket = socket

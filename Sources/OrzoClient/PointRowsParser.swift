@@ -23,7 +23,12 @@ enum PointRowsParser {
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
         mutating func skipSpaces() {
-            while position < bytes.count, [32, 9, 10, 13].contains(bytes[position]) { position += 1 }
+            while position < bytes.count {
+                switch bytes[position] {
+                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): position += 1
+                default: return
+                }
+            }
         }
 
         mutating func consume(_ expected: [UInt8]) -> Bool {

@@ -209,7 +209,7 @@ public struct QueryService: Sendable {
             throw ProtocolError(.badRequest, "A granularity must be specified to resample")
         }
         if request.optionalBool("refresh") == true { try await refresh(record.id, policy) }
-        var rows: [JSONFragment] = []
+        var segments: [JSONWriter.PointSegment] = []
         for item in items.sorted(by: { $0.granularity > $1.granularity }) {
             let aggregation = Aggregation(method: method, granularity: item.granularity, timespan: item.timespan)
             let key = AggregationKey(aggregation)
@@ -218,12 +218,12 @@ public struct QueryService: Sendable {
             let stored = try await storage.readAggregate(record.id, key, from: from, to: to)
             let points = AggregateReader.read(
                 stored, aggregation: aggregation, start: start, stop: stop, resample: resample)
-            rows.append(
-                JSONWriter.pointRows(
+            segments.append(
+                JSONWriter.PointSegment(
                     timestamps: points.timestamps, granularity: Double(resample ?? item.granularity) / 1e9,
                     values: points.values))
         }
-        return JSONWriter.concatenate(rows)
+        return JSONWriter.pointRows(segments)
     }
 
     /// Gnocchi's cross-metric aggregation over the operations language.
@@ -272,19 +272,19 @@ public struct QueryService: Sendable {
         }
         func rows(_ points: [AggregatePoint]) -> JSONFragment {
             // One granularity per series point; group runs of equal granularity.
-            var fragments: [JSONFragment] = []
+            var segments: [JSONWriter.PointSegment] = []
             var start = points.startIndex
             while start < points.endIndex {
                 let granularity = points[start].granularity
                 var end = start
                 while end < points.endIndex && points[end].granularity == granularity { end += 1 }
-                fragments.append(
-                    JSONWriter.pointRows(
+                segments.append(
+                    JSONWriter.PointSegment(
                         timestamps: points[start..<end].map(\.timestamp), granularity: Double(granularity) / 1e9,
                         values: points[start..<end].map(\.value)))
                 start = end
             }
-            return JSONWriter.concatenate(fragments)
+            return JSONWriter.pointRows(segments)
         }
         switch try CrossAggregation.evaluate(
             operations, series: series, start: start, stop: stop, neededOverlap: neededOverlap ?? 100, fill: fill)

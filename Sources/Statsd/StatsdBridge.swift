@@ -150,11 +150,9 @@ public final class StatsdBridge: Sendable {
                 "flush failed; kept for the next one", metadata: ["measures": "\(total)", "error": "\(error)"])
             var kept = batch
             var dropped = 0
-            if total > options.maximumBacklog {
-                // Let go of whole metrics, in name order, until under the bound.
-                for name in kept.keys.sorted() where kept.values.reduce(0, { $0 + $1.count }) > options.maximumBacklog {
-                    dropped += kept.removeValue(forKey: name)?.count ?? 0
-                }
+            // Over the bound: let go of whole metrics, in name order, until under it.
+            for name in kept.keys.sorted() where total - dropped > options.maximumBacklog {
+                dropped += kept.removeValue(forKey: name)?.count ?? 0
             }
             flushCounts.withLock {
                 $0.failedFlushes += 1

@@ -16,48 +16,62 @@ public enum JSONWriter {
         return output
     }
 
+    /// Points of one granularity: parallel timestamps and values.
+    public struct PointSegment: Sendable {
+        public let timestamps: [Int64]
+        public let granularity: Double
+        public let values: [Double]
+
+        public init(timestamps: [Int64], granularity: Double, values: [Double]) {
+            precondition(timestamps.count == values.count, "a value per timestamp")
+            self.timestamps = timestamps
+            self.granularity = granularity
+            self.values = values
+        }
+    }
+
     /// `[["2026-…+00:00", 60, 1.5], …]`: points as the protocol sends them.
-    /// The hot path of large replies: written into one preallocated buffer, the
-    /// date part of a timestamp reused while points stay on the same day.
     public static func pointRows(timestamps: [Int64], granularity: Double, values: [Double]) -> JSONFragment {
-        precondition(timestamps.count == values.count, "a value per timestamp")
-        var granularityText: [UInt8] = []
-        appendDouble(granularity, to: &granularityText)
-        // Per row: [" + timestamp (at most 36) + ", + granularity + , + value (at most 24, or more
-        // for a value written by `description`, hence the check below) + ] + ,
-        let rowLimit = 2 + 36 + 2 + granularityText.count + 1 + 32 + 2
-        let bytes = [UInt8](unsafeUninitializedCapacity: 2 + timestamps.count * rowLimit) { buffer, count in
+        pointRows([PointSegment(timestamps: timestamps, granularity: granularity, values: values)])
+    }
+
+    /// The rows of several segments as one array, in order. The hot path of large
+    /// replies: written once into one preallocated buffer, the date part of a
+    /// timestamp reused while points stay on the same day.
+    public static func pointRows(_ segments: [PointSegment]) -> JSONFragment {
+        let granularityTexts = segments.map { segment in
+            var text: [UInt8] = []
+            appendDouble(segment.granularity, to: &text)
+            return text
+        }
+        // Per row: [" + timestamp (at most 36) + ", + granularity + , + value (at most 32,
+        // checked where it is written) + ] + ,
+        let capacity = zip(segments, granularityTexts).reduce(2) {
+            $0 + $1.0.timestamps.count * (2 + 36 + 2 + $1.1.count + 1 + 32 + 2)
+        }
+        let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
             var writer = RowWriter(buffer: buffer)
             writer.put(UInt8(ascii: "["))
-            for index in timestamps.indices {
-                if index > 0 { writer.put(UInt8(ascii: ",")) }
-                writer.put(UInt8(ascii: "["))
-                writer.put(UInt8(ascii: "\""))
-                writer.timestamp(timestamps[index])
-                writer.put(UInt8(ascii: "\""))
-                writer.put(UInt8(ascii: ","))
-                writer.put(granularityText)
-                writer.put(UInt8(ascii: ","))
-                writer.double(values[index])
-                writer.put(UInt8(ascii: "]"))
+            var first = true
+            for (segment, granularityText) in zip(segments, granularityTexts) {
+                for index in segment.timestamps.indices {
+                    if !first { writer.put(UInt8(ascii: ",")) }
+                    first = false
+                    writer.put(UInt8(ascii: "["))
+                    writer.put(UInt8(ascii: "\""))
+                    writer.timestamp(segment.timestamps[index])
+                    writer.put(UInt8(ascii: "\""))
+                    writer.put(UInt8(ascii: ","))
+                    writer.put(granularityText)
+                    writer.put(UInt8(ascii: ","))
+                    writer.double(segment.values[index])
+                    writer.put(UInt8(ascii: "]"))
+                }
             }
             writer.put(UInt8(ascii: "]"))
             count = writer.position
         }
         return JSONFragment(bytes: bytes)
-    }
-
-    /// Concatenates arrays written as fragments into one array.
-    public static func concatenate(_ arrays: [JSONFragment]) -> JSONFragment {
-        var output: [UInt8] = [UInt8(ascii: "[")]
-        var first = true
-        for array in arrays where array.bytes.count > 2 {
-            if !first { output.append(UInt8(ascii: ",")) }
-            output.append(contentsOf: array.bytes.dropFirst().dropLast())
-            first = false
-        }
-        output.append(UInt8(ascii: "]"))
-        return JSONFragment(bytes: output)
     }
 
     static func appendDouble(_ double: Double, to output: inout [UInt8]) {
@@ -71,12 +85,18 @@ public enum JSONWriter {
     }
 
     static func appendInteger(_ value: Int64, to output: inout [UInt8]) {
-        if value < 0 { output.append(UInt8(ascii: "-")) }
+        writeInteger(value) { output.append($0) }
+    }
+
+    /// The decimal digits of `value`, one byte at a time to `put`.
+    @inline(__always)
+    static func writeInteger(_ value: Int64, _ put: (UInt8) -> Void) {
+        if value < 0 { put(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         var divisor: UInt64 = 1
         while divisor <= magnitude / 10 { divisor *= 10 }
         repeat {
-            output.append(UInt8(truncatingIfNeeded: 48 + magnitude / divisor))
+            put(UInt8(truncatingIfNeeded: 48 + magnitude / divisor))
             magnitude %= divisor
             divisor /= 10
         } while divisor > 0
@@ -174,70 +194,22 @@ private struct RowWriter {
         for byte in bytes { put(byte) }
     }
 
-    @inline(__always) mutating func twoDigits(_ value: Int64) {
-        put(UInt8(truncatingIfNeeded: 48 + value / 10))
-        put(UInt8(truncatingIfNeeded: 48 + value % 10))
-    }
-
     mutating func timestamp(_ timestamp: Int64) {
-        var seconds = timestamp / nanosecondsPerSecond
-        var nanos = timestamp % nanosecondsPerSecond
-        if nanos < 0 {
-            nanos += nanosecondsPerSecond
-            seconds -= 1
-        }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 {
-            secondOfDay += 86_400
-            days -= 1
-        }
+        let (days, secondOfDay, nanos) = Timestamps.split(timestamp)
         if days != day {
             day = days
             dayPrefix = []
-            Timestamps.append(days * 86_400 * nanosecondsPerSecond, to: &dayPrefix)
-            dayPrefix.removeLast(dayPrefix.count - (dayPrefix.firstIndex(of: UInt8(ascii: "T"))! + 1))
+            Timestamps.appendDate(days, to: &dayPrefix)
         }
         put(dayPrefix)
-        twoDigits(secondOfDay / 3600)
-        put(UInt8(ascii: ":"))
-        twoDigits(secondOfDay / 60 % 60)
-        put(UInt8(ascii: ":"))
-        twoDigits(secondOfDay % 60)
-        if nanos > 0 {
-            var fraction = nanos
-            var width = 9
-            while fraction % 10 == 0 {
-                fraction /= 10
-                width -= 1
-            }
-            put(UInt8(ascii: "."))
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            while divisor > 0 {
-                put(UInt8(truncatingIfNeeded: 48 + fraction / divisor % 10))
-                divisor /= 10
-            }
-        }
-        for byte in "+00:00".utf8 { put(byte) }
+        Timestamps.writeTimeOfDay(secondOfDay, nanos) { put($0) }
     }
 
     mutating func double(_ value: Double) {
         if !value.isFinite {
             for byte in "null".utf8 { put(byte) }
         } else if value == value.rounded() && abs(value) < 1e15 {
-            var integer = Int64(value)
-            if integer < 0 {
-                put(UInt8(ascii: "-"))
-                integer = -integer
-            }
-            var divisor: Int64 = 1
-            while divisor <= integer / 10 { divisor *= 10 }
-            repeat {
-                put(UInt8(truncatingIfNeeded: 48 + integer / divisor))
-                integer %= divisor
-                divisor /= 10
-            } while divisor > 0
+            JSONWriter.writeInteger(Int64(value)) { put($0) }
         } else {
             var text = value.description
             text.withUTF8 { utf8 in

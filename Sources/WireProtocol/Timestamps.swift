@@ -86,6 +86,13 @@ public enum Timestamps {
     /// Appends ``format(_:)``'s text as UTF-8, with no intermediate strings:
     /// replies of many thousand points format one per point.
     public static func append(_ timestamp: Nanoseconds, to bytes: inout [UInt8]) {
+        let (days, secondOfDay, nanos) = split(timestamp)
+        appendDate(days, to: &bytes)
+        writeTimeOfDay(secondOfDay, nanos) { bytes.append($0) }
+    }
+
+    /// Days since the epoch, the second of that day, and the nanoseconds of that second.
+    static func split(_ timestamp: Nanoseconds) -> (days: Int64, secondOfDay: Int64, nanos: Int64) {
         var seconds = timestamp / nanosecondsPerSecond
         var nanos = timestamp % nanosecondsPerSecond
         if nanos < 0 {
@@ -98,43 +105,52 @@ public enum Timestamps {
             secondOfDay += 86_400
             days -= 1
         }
+        return (days, secondOfDay, nanos)
+    }
+
+    /// "YYYY-MM-DDT" of a day since the epoch.
+    static func appendDate(_ days: Int64, to bytes: inout [UInt8]) {
         let (year, month, day) = civilFromDays(days)
-        func digits(_ value: Int64, _ count: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<count { divisor *= 10 }
-            var value = value
-            if value < 0 {
-                bytes.append(UInt8(ascii: "-"))
-                value = -value
-            }
-            while divisor > 1 && value >= divisor * 10 { divisor *= 10 }  // years past 9999
-            while divisor > 0 {
-                bytes.append(UInt8(truncatingIfNeeded: 48 + value / divisor % 10))
+        if year < 0 { bytes.append(UInt8(ascii: "-")) }
+        var divisor: Int64 = 1000
+        while divisor <= abs(year) / 10 { divisor *= 10 }  // years past 9999
+        while divisor > 0 {
+            bytes.append(UInt8(truncatingIfNeeded: 48 + abs(year) / divisor % 10))
+            divisor /= 10
+        }
+        bytes.append(UInt8(ascii: "-"))
+        writeTwoDigits(month) { bytes.append($0) }
+        bytes.append(UInt8(ascii: "-"))
+        writeTwoDigits(day) { bytes.append($0) }
+        bytes.append(UInt8(ascii: "T"))
+    }
+
+    /// "HH:MM:SS[.fraction]+00:00", one byte at a time to `put`: shared by
+    /// ``append(_:to:)`` and the row writer of large replies.
+    @inline(__always)
+    static func writeTimeOfDay(_ secondOfDay: Int64, _ nanos: Int64, _ put: (UInt8) -> Void) {
+        writeTwoDigits(secondOfDay / 3600, put)
+        put(UInt8(ascii: ":"))
+        writeTwoDigits(secondOfDay / 60 % 60, put)
+        put(UInt8(ascii: ":"))
+        writeTwoDigits(secondOfDay % 60, put)
+        if nanos > 0 {
+            var fraction = nanos
+            var divisor: Int64 = 100_000_000
+            put(UInt8(ascii: "."))
+            while fraction > 0 {  // as many digits as needed, no trailing zeros
+                put(UInt8(truncatingIfNeeded: 48 + fraction / divisor))
+                fraction %= divisor
                 divisor /= 10
             }
         }
-        digits(year, 4)
-        bytes.append(UInt8(ascii: "-"))
-        digits(month, 2)
-        bytes.append(UInt8(ascii: "-"))
-        digits(day, 2)
-        bytes.append(UInt8(ascii: "T"))
-        digits(secondOfDay / 3600, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(secondOfDay / 60 % 60, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(secondOfDay % 60, 2)
-        if nanos > 0 {
-            var fraction = nanos
-            var width = 9
-            while fraction % 10 == 0 {
-                fraction /= 10
-                width -= 1
-            }
-            bytes.append(UInt8(ascii: "."))
-            digits(fraction, width)
-        }
-        bytes.append(contentsOf: "+00:00".utf8)
+        for byte in "+00:00".utf8 { put(byte) }
+    }
+
+    @inline(__always)
+    static func writeTwoDigits(_ value: Int64, _ put: (UInt8) -> Void) {
+        put(UInt8(truncatingIfNeeded: 48 + value / 10))
+        put(UInt8(truncatingIfNeeded: 48 + value % 10))
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -103,7 +103,7 @@ extension Orzo {
             if let pausePid { kill(pausePid, SIGCONT) }
             let settled = try await settle(admin, names.flatMap { $0 })
             let total = clients * batches * measures * metricsPerClient
-            let report = Report(
+            let report = BenchRunReport(
                 label: label, samples: samples, wall: wall, settled: settled.map { $0 + wall }, measures: total,
                 options: self)
             print(report.text)
@@ -323,5 +323,3 @@ struct BenchRunReport {
         process.waitUntilExit()
     }
 }
-
-typealias Report = BenchRunReport

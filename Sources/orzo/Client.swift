@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import OrzoClient
+import OrzoConfig
 import Storage
 import Timeseries
 import WireProtocol
-import ZeroMQ
 
 /// Endpoints of a server, for the client commands. Flags win over ORZO_PUSH,
 /// ORZO_ACK and ORZO_QUERY in the environment, which win over the defaults.
@@ -17,28 +18,25 @@ struct ClientOptions: ParsableArguments {
 
     enum OutputFormat: String, ExpressibleByArgument { case table, json }
 
-    var push: String { pushEndpoint ?? environment("ORZO_PUSH") ?? "tcp://127.0.0.1:5580" }
-    var ack: String { ackEndpoint ?? environment("ORZO_ACK") ?? "tcp://127.0.0.1:5581" }
-    var query: String { queryEndpoint ?? environment("ORZO_QUERY") ?? "tcp://127.0.0.1:5582" }
+    var push: String { pushEndpoint ?? setting("ingest.push_endpoint") }
+    var ack: String { ackEndpoint ?? setting("ingest.ack_endpoint") }
+    var query: String { queryEndpoint ?? setting("query.endpoint") }
+
+    /// The server's own setting of that endpoint: its variable, else its default.
+    private func setting(_ key: String) -> String {
+        let setting = Setting.named(key)!
+        return environment(setting.environment) ?? setting.defaultValue!
+    }
+
+    /// A client of these endpoints: one attempt per request, as a command line tool.
+    func connect() throws -> OrzoClient {
+        try OrzoClient(endpoints: .init(push: push, ack: ack, query: query), timeout: .seconds(timeout), attempts: 1)
+    }
 
     /// Sends one query and returns the body, or fails with the server's error.
     func request(_ body: [String: Any]) async throws -> Any {
-        let socket = try ZMQSocket(try ZMQContext(), type: .req)
-        try socket.set(.linger(.zero))
-        try socket.connect(query)
-        guard try await socket.send([Array(Verb.query.utf8), JSONWriter.encode(body)], timeout: .seconds(timeout))
-        else {
-            throw ClientError("no server at \(query)")
-        }
-        guard let reply = try await socket.receive(timeout: .seconds(timeout)), reply.count == 2 else {
-            throw ClientError("no reply from \(query) within \(timeout) s (is the server running?)")
-        }
-        let decoded = try JSONSerialization.jsonObject(with: Data(reply[1]), options: [.fragmentsAllowed])
-        if String(decoding: reply[0], as: UTF8.self) == Verb.error {
-            let error = decoded as? [String: Any]
-            throw ClientError("\(error?["code"] as? String ?? "error"): \(error?["message"] as? String ?? "")")
-        }
-        return decoded
+        let reply = try await connect().request(json: JSONWriter.encode(body))
+        return try JSONSerialization.jsonObject(with: Data(reply), options: [.fragmentsAllowed])
     }
 
     /// Prints a reply: JSON as is, or a table of the given columns.
@@ -50,11 +48,6 @@ struct ClientOptions: ParsableArguments {
         let rows: [[String: Any]] = (value as? [[String: Any]]) ?? (value as? [String: Any]).map { [$0] } ?? []
         printTable(columns, rows.map { row in columns.map { cell(row[$0]) } })
     }
-}
-
-struct ClientError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 func cell(_ value: Any?) -> String {
@@ -417,26 +410,15 @@ extension Orzo {
 
 /// One acknowledged put; prints the accepted and rejected counts.
 func put(_ batches: [String: [Measure]], client: ClientOptions) async throws {
-    let socket = try ZMQSocket(try ZMQContext(), type: .dealer)
-    try socket.set(.linger(.zero))
-    try socket.connect(client.ack)
-    var frames: [[UInt8]] = [Array(Verb.put.utf8), Array("cli-\(UInt32.random(in: 0..<UInt32.max))".utf8)]
-    for (name, measures) in batches.sorted(by: { $0.key < $1.key }) {
-        frames += [Array(name.utf8), MeasureRecords.encode(measures)]
-    }
-    guard try await socket.send(frames, timeout: .seconds(client.timeout)),
-        let reply = try await socket.receive(timeout: .seconds(client.timeout)), reply.count == 3
-    else { throw ClientError("no acknowledgement from \(client.ack) within \(client.timeout) s") }
-    let body = (try JSONSerialization.jsonObject(with: Data(reply[2])) as? [String: Any]) ?? [:]
-    if String(decoding: reply[0], as: UTF8.self) == Verb.error {
-        throw ClientError("\(body["code"] as? String ?? "error"): \(body["message"] as? String ?? "")")
-    }
+    let result = try await client.connect().put(batches)
     if client.format == .json {
-        print(String(decoding: reply[2], as: UTF8.self))
+        let rejections = result.rejections.map { ["metric": $0.metric, "index": $0.index, "reason": $0.reason] }
+        let body: [String: Any] = ["accepted": result.accepted, "rejected": result.rejected, "rejections": rejections]
+        print(String(decoding: JSONWriter.encode(body), as: UTF8.self))
     } else {
-        print("accepted \(cell(body["accepted"])), rejected \(cell(body["rejected"]))")
-        for rejection in body["rejections"] as? [[String: Any]] ?? [] {
-            print("  rejected: \(cell(rejection["metric"])) #\(cell(rejection["index"])): \(cell(rejection["reason"]))")
+        print("accepted \(result.accepted), rejected \(result.rejected)")
+        for rejection in result.rejections {
+            print("  rejected: \(rejection.metric) #\(rejection.index): \(rejection.reason)")
         }
     }
 }

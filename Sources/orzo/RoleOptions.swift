@@ -116,10 +116,46 @@ struct BackendOptions: ParsableArguments {
             try await indexer.installDefaults()
             return (storage, indexer)
         }
-        let dataDir = configuration.string("data_dir")!
+        return try await openFiles(configuration.string("data_dir")!)
+    }
+
+    /// The embedded default: file storage and the SQLite indexer in one directory.
+    static func openFiles(_ dataDir: String) async throws -> (FileStorage, SQLiteIndexer) {
         let storage = try FileStorage(root: dataDir)
         let indexer = try SQLiteIndexer(path: "\(dataDir)/index.sqlite")
         try await indexer.installDefaults()
         return (storage, indexer)
+    }
+}
+
+/// The two ingest endpoints (serve and ingest).
+struct IngestEndpointOptions: ParsableArguments {
+    @Option(help: settingHelp("ingest.push_endpoint")) var pushEndpoint: String?
+    @Option(help: settingHelp("ingest.ack_endpoint")) var ackEndpoint: String?
+
+    var flags: [String: String?] { ["ingest.push_endpoint": pushEndpoint, "ingest.ack_endpoint": ackEndpoint] }
+}
+
+/// The aggregation workers' options (serve and metricd).
+struct MetricdOptions: ParsableArguments {
+    @Option(help: settingHelp("metricd.workers")) var workers: String?
+    @Option(help: settingHelp("metricd.lease_seconds")) var leaseSeconds: String?
+    @Option(help: settingHelp("metricd.cycles_in_flight")) var cyclesInFlight: String?
+
+    var flags: [String: String?] {
+        [
+            "metricd.workers": workers, "metricd.lease_seconds": leaseSeconds,
+            "metricd.cycles_in_flight": cyclesInFlight,
+        ]
+    }
+
+    static func service(
+        _ configuration: OrzoConfiguration, storage: any MetricStorage, directory: MetricDirectory,
+        counters: ServiceCounters
+    ) -> MetricdService {
+        MetricdService(
+            storage: storage, directory: directory, counters: counters, workers: configuration.int("metricd.workers"),
+            leaseDuration: .seconds(configuration.int("metricd.lease_seconds")),
+            cyclesInFlight: configuration.int("metricd.cycles_in_flight"))
     }
 }

@@ -10,13 +10,10 @@ extension Orzo {
             abstract: "Run an ingest front worker (PULL and ROUTER endpoints).")
         @OptionGroup var common: CommonOptions
         @OptionGroup var backend: BackendOptions
-        @Option(help: settingHelp("ingest.push_endpoint")) var pushEndpoint: String?
-        @Option(help: settingHelp("ingest.ack_endpoint")) var ackEndpoint: String?
+        @OptionGroup var endpoints: IngestEndpointOptions
 
         func run() async throws {
-            let configuration = try await common.load(
-                backend.flags.merging(["ingest.push_endpoint": pushEndpoint, "ingest.ack_endpoint": ackEndpoint]) { $1 }
-            )
+            let configuration = try await common.load(backend.flags.merging(endpoints.flags) { $1 })
             let metrics = MetricsExport(configuration)
             let (storage, indexer) = try await BackendOptions.open(configuration)
             let counters = ServiceCounters()
@@ -49,24 +46,17 @@ extension Orzo {
         static let configuration = CommandConfiguration(abstract: "Run aggregation workers.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var backend: BackendOptions
-        @Option(help: settingHelp("metricd.workers")) var workers: String?
-        @Option(help: settingHelp("metricd.lease_seconds")) var leaseSeconds: String?
-        @Option(help: settingHelp("metricd.cycles_in_flight")) var cyclesInFlight: String?
+        @OptionGroup var options: MetricdOptions
 
         func run() async throws {
-            let configuration = try await common.load(
-                backend.flags.merging([
-                    "metricd.workers": workers, "metricd.lease_seconds": leaseSeconds,
-                    "metricd.cycles_in_flight": cyclesInFlight,
-                ]) { $1 })
+            let configuration = try await common.load(backend.flags.merging(options.flags) { $1 })
             let metrics = MetricsExport(configuration)
             let (storage, indexer) = try await BackendOptions.open(configuration)
             let counters = ServiceCounters()
-            let workers = configuration.int("metricd.workers")
-            let metricd = MetricdService(
-                storage: metrics.wrap(storage), directory: MetricDirectory(indexer: indexer), counters: counters,
-                workers: workers, leaseDuration: .seconds(configuration.int("metricd.lease_seconds")),
-                cyclesInFlight: configuration.int("metricd.cycles_in_flight"))
+            let metricd = MetricdOptions.service(
+                configuration, storage: metrics.wrap(storage), directory: MetricDirectory(indexer: indexer),
+                counters: counters)
+            let workers = metricd.workers
             let notifier = SystemdNotifier()
             announce("orzo metricd: ready (\(workers) workers)")
             notifier.notify("READY=1\nSTATUS=aggregating with \(workers) workers")

@@ -18,35 +18,27 @@ extension Orzo {
 
         @OptionGroup var common: CommonOptions
         @Option(help: settingHelp("data_dir")) var dataDir: String?
-        @Option(help: settingHelp("ingest.push_endpoint")) var pushEndpoint: String?
-        @Option(help: settingHelp("ingest.ack_endpoint")) var ackEndpoint: String?
+        @OptionGroup var endpoints: IngestEndpointOptions
         @Option(help: settingHelp("query.endpoint")) var queryEndpoint: String?
-        @Option(help: settingHelp("metricd.workers")) var workers: String?
-        @Option(help: settingHelp("metricd.lease_seconds")) var leaseSeconds: String?
-        @Option(help: settingHelp("metricd.cycles_in_flight")) var cyclesInFlight: String?
+        @OptionGroup var workerOptions: MetricdOptions
 
         func run() async throws {
-            let configuration = try await common.load([
-                "data_dir": dataDir, "ingest.push_endpoint": pushEndpoint, "ingest.ack_endpoint": ackEndpoint,
-                "query.endpoint": queryEndpoint, "metricd.workers": workers, "metricd.lease_seconds": leaseSeconds,
-                "metricd.cycles_in_flight": cyclesInFlight,
-            ])
+            let configuration = try await common.load(
+                endpoints.flags.merging(workerOptions.flags) { $1 }.merging([
+                    "data_dir": dataDir, "query.endpoint": queryEndpoint,
+                ]) { $1 })
             let metrics = MetricsExport(configuration)
             let dataDir = configuration.string("data_dir")!
             let pushEndpoint = configuration.string("ingest.push_endpoint")!
             let ackEndpoint = configuration.string("ingest.ack_endpoint")!
             let queryEndpoint = configuration.string("query.endpoint")!
-            let storage = metrics.wrap(try FileStorage(root: dataDir))
-            let indexer = try SQLiteIndexer(path: "\(dataDir)/index.sqlite")
-            try await indexer.installDefaults()
+            let (files, indexer) = try await BackendOptions.openFiles(dataDir)
+            let storage = metrics.wrap(files)
             let context = try ZMQContext()
             let counters = ServiceCounters()
             let directory = MetricDirectory(indexer: indexer)
-            let metricd = MetricdService(
-                storage: storage, directory: directory, counters: counters,
-                workers: configuration.int("metricd.workers"),
-                leaseDuration: .seconds(configuration.int("metricd.lease_seconds")),
-                cyclesInFlight: configuration.int("metricd.cycles_in_flight"))
+            let metricd = MetricdOptions.service(
+                configuration, storage: storage, directory: directory, counters: counters)
             let ingest = IngestService(context: context, storage: storage, directory: directory, counters: counters)
             let query = QueryService(
                 context: context, storage: storage, directory: directory, counters: counters, metricd: metricd)

@@ -7,26 +7,9 @@ struct CLITests {
     func orzo(
         _ arguments: [String], _ server: ServeProcess, input: String? = nil
     ) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("orzo")
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["ORZO_PUSH"] = server.push
-        environment["ORZO_ACK"] = server.ack
-        environment["ORZO_QUERY"] = server.query
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        try runProcess(
+            orzoExecutable, arguments,
+            environment: ["ORZO_PUSH": server.push, "ORZO_ACK": server.ack, "ORZO_QUERY": server.query], input: input)
     }
 
     @Test("policies, rules, metrics, measures add/push/show, aggregates, status; errors exit non-zero")

@@ -8,18 +8,7 @@ import Timeseries
 @Suite("configuration file with the real orzo", .serialized)
 struct ConfigFileTests {
     static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("orzo")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        try runProcess(orzoExecutable, arguments, environment: extra)
     }
 
     static func write(_ text: String) throws -> String {

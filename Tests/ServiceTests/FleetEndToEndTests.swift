@@ -13,8 +13,7 @@ final class RoleProcess: @unchecked Sendable {
     let readyLine: String
 
     init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("orzo")
+        process.executableURL = orzoExecutable
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output

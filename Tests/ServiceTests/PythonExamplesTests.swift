@@ -7,16 +7,9 @@ struct PythonExamplesTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
 
     func python(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.repository.appendingPathComponent("examples/python/\(script)").path] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        try runProcess(
+            URL(fileURLWithPath: "/usr/bin/python3"),
+            [Self.repository.appendingPathComponent("examples/python/\(script)").path] + arguments)
     }
 
     @Test("agent.py puts and pushes; query.py reads the aggregates back and reports errors")

@@ -26,8 +26,7 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
         push = "ipc:///tmp/orzo-e2e-\(id)-push"
         ack = "ipc:///tmp/orzo-e2e-\(id)-ack"
         query = "ipc:///tmp/orzo-e2e-\(id)-query"
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("orzo")
+        process.executableURL = orzoExecutable
         process.arguments =
             [
                 "serve", "--data-dir", dataDirectory, "--push-endpoint", push, "--ack-endpoint", ack,

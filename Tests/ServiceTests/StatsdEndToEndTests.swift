@@ -10,16 +10,8 @@ struct StatsdEndToEndTests {
     static func send(_ text: String, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bytes = Array(text.utf8)
-        let sent = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
+        let sent = withLoopbackAddress(port: port) { sendto(fd, bytes, bytes.count, 0, $0, $1) }
         precondition(sent == bytes.count, "sendto failed")
     }
 

@@ -44,8 +44,7 @@ struct SystemdNotifyTests {
         let notify = try NotifySocket()
         let id = UInt64.random(in: 0..<UInt64.max)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("orzo")
+        process.executableURL = orzoExecutable
         var arguments = [role]
         if role == "statsd" {
             arguments += ["--statsd-endpoint", "127.0.0.1:0", "--ack-endpoint", "ipc:///tmp/orzo-e2e-\(id)-ack"]
@@ -101,8 +100,7 @@ struct SystemdNotifyTests {
     func terminalLogs() throws {
         let id = UInt64.random(in: 0..<UInt64.max)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("orzo")
+        process.executableURL = orzoExecutable
         process.arguments = [
             "serve", "--data-dir", "/tmp/orzo-storage-tests/log-\(id)", "--push-endpoint",
             "ipc:///tmp/orzo-e2e-\(id)-push",

@@ -36,6 +36,11 @@ def f(value, digits=2):
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
+def latency(runs, key):
+    """'mean / p50 / p99' of one kind of request, the median over runs."""
+    return " / ".join(f(med(r[key][stat] for r in runs)) for stat in ("mean_ms", "p50_ms", "p99_ms"))
+
+
 print("machine:")
 print("```")
 print(open(os.path.join(out, "machine.txt")).read().strip())
@@ -48,13 +53,13 @@ o = orzo("seed-orzo-*")
 g = gnocchi("seed-gnocchi-*.json")
 if o:
     print("| Orzo (files) | " + ", ".join(f(r["wall_seconds"]) for r in o)
-          + f" | {f(med(r['write']['mean_ms'] for r in o))} / {f(med(r['write']['p50_ms'] for r in o))} / {f(med(r['write']['p99_ms'] for r in o))}"
-          + f" | {f(med(r['read']['mean_ms'] for r in o))} / {f(med(r['read']['p50_ms'] for r in o))} / {f(med(r['read']['p99_ms'] for r in o))}"
+          + f" | {latency(o, 'write')}"
+          + f" | {latency(o, 'read')}"
           + f" | {f(med(r.get('settled_seconds') for r in o))} |")
 if g:
     print("| Gnocchi 4.7.1 | " + ", ".join(f(r["wall_s_clients"]) for r in g)
-          + f" | {f(med(r['post_latency']['mean_ms'] for r in g))} / {f(med(r['post_latency']['p50_ms'] for r in g))} / {f(med(r['post_latency']['p99_ms'] for r in g))}"
-          + f" | {f(med(r['get_latency']['mean_ms'] for r in g))} / {f(med(r['get_latency']['p50_ms'] for r in g))} / {f(med(r['get_latency']['p99_ms'] for r in g))}"
+          + f" | {latency(g, 'post_latency')}"
+          + f" | {latency(g, 'get_latency')}"
           + f" | {f(med(r.get('wall_s_until_processed') for r in g))} |")
 if o and g:
     print(f"\nWall time ratio (median Gnocchi / median Orzo): **{med(r['wall_s_clients'] for r in g) / med(r['wall_seconds'] for r in o):.1f}x**\n")
@@ -66,11 +71,11 @@ o = orzo("noread-orzo-*")
 g = gnocchi("noread-gnocchi-*.json")
 if o:
     print("| Orzo (files) | " + ", ".join(f(r["wall_seconds"]) for r in o)
-          + f" | {f(med(r['write']['mean_ms'] for r in o))} / {f(med(r['write']['p50_ms'] for r in o))} / {f(med(r['write']['p99_ms'] for r in o))}"
+          + f" | {latency(o, 'write')}"
           + f" | {f(med(r.get('settled_seconds') for r in o))} |")
 if g:
     print("| Gnocchi 4.7.1 | " + ", ".join(f(r["wall_s_clients"]) for r in g)
-          + f" | {f(med(r['post_latency']['mean_ms'] for r in g))} / {f(med(r['post_latency']['p50_ms'] for r in g))} / {f(med(r['post_latency']['p99_ms'] for r in g))}"
+          + f" | {latency(g, 'post_latency')}"
           + f" | {f(med(r.get('wall_s_until_processed') for r in g))} |")
 if o and g:
     print(f"\nWall time ratio: **{med(r['wall_s_clients'] for r in g) / med(r['wall_seconds'] for r in o):.1f}x**\n")
