@@ -1,5 +1,6 @@
 import Glibc
 import Storage
+import Synchronization
 import Timeseries
 
 /// Orzo's storage in a local directory, the embedded default. Several processes
@@ -7,7 +8,8 @@ import Timeseries
 ///
 ///     <root>/orzo.config                  "sacks=<n>"
 ///     <root>/incoming/<sack>/<metric id>  the metric's pending batches (PendingFile)
-///     <root>/metrics/<id[0..2]>/<id>      the metric's state (StateFile): raw buffer, splits, counters
+///     <root>/incoming/<sack>/idle/<id>    a consumed pending file kept for the next batch
+///     <root>/metrics/<id[0..2]>/<id>.0|1  the metric's state in two slots (StateSlots, StateFile)
 ///     <root>/leases/<sack>                lease slots (LeaseTable)
 public final class FileStorage: MetricStorage {
     public let root: String
@@ -15,6 +17,12 @@ public final class FileStorage: MetricStorage {
     private let leases: LeaseTable
     /// Shared syncfs calls for the commits in flight (group commit).
     private let durability: FilesystemSync
+    /// The state each lease loaded, by lease token, for its commit to build on
+    /// (the commit would otherwise read and check it again).
+    private let loaded = Mutex<[String: StateSlots.Loaded]>([:])
+    /// Leases (tokens) that wrote a state slot whose group commit has not
+    /// completed: releasing one keeps its record marked dirty.
+    private let unsynced = Mutex<Set<String>>([])
 
     static let rawKey = "raw"
     static let consumedKey = "p.consumed"  // generation u64 + offset u64 of the pending file consumed
@@ -33,7 +41,13 @@ public final class FileStorage: MetricStorage {
             let count = Int(line.dropFirst(6)), count > 0
         else { throw StorageError.unavailable("\(configPath) has no valid sack count") }
         self.sackCount = count
-        for sack in 0..<count { try POSIX.makeDirectories("\(root)/incoming/\(sack)") }
+        for sack in 0..<count { try POSIX.makeDirectories("\(root)/incoming/\(sack)/idle") }
+        // All 256 state buckets up front: a worker's first commits would otherwise
+        // each create one, on the clock.
+        for bucket in 0..<256 {
+            let name = "\(root)/metrics/\(String(bucket, radix: 16).count == 1 ? "0" : "")\(String(bucket, radix: 16))"
+            if mkdir(name, 0o755) != 0 && errno != EEXIST { throw POSIX.error("mkdir", name) }
+        }
         self.leases = LeaseTable(directory: "\(root)/leases")
         self.durability = FilesystemSync(root: root)
     }
@@ -82,9 +96,17 @@ public final class FileStorage: MetricStorage {
         let token = MetricID.random().rawValue
         let taken = try leases.withSlot(metric, sack: metric.sack(of: sackCount)) { record -> Bool in
             if LeaseTable.isLive(record) { return false }
+            // The last holder stopped (died, or stalled past its lease) and may have left
+            // a written slot that is not durable. The next commit overwrites the other
+            // slot, the last durable state, so make that one durable first.
+            if let record, record.dirty, let owner = MetricID(record.metric) {
+                try StateSlots.sync(statePath(owner))
+            }
+            // Dirty from the start: a holder that dies before its first write costs the
+            // next one a sync of clean files, which is cheap and rare.
             record = LeaseTable.Record(
                 metric: metric.rawValue, token: token, expiry: LeaseTable.bootClock() + nanoseconds(duration),
-                boot: LeaseTable.bootID)
+                boot: LeaseTable.bootID, dirty: true)
             return true
         }
         return taken == true ? MetricLease(metric: metric, token: token) : nil
@@ -99,34 +121,36 @@ public final class FileStorage: MetricStorage {
     }
 
     public func releaseLease(_ lease: MetricLease) async throws {
+        loaded.withLock { $0[lease.token] = nil }
+        let written = unsynced.withLock { $0.remove(lease.token) != nil }
         _ = try leases.withSlot(lease.metric, sack: lease.metric.sack(of: sackCount)) { record in
-            if record?.token == lease.token { record = nil }
+            guard record?.token == lease.token else { return }
+            // A slot written but not made durable (its group commit failed): leave the
+            // record expired and dirty, so the next holder syncs before it writes.
+            if written { record?.expiry = 0 } else { record = nil }
         }
     }
 
     // MARK: The processing cycle
 
     private func loadState(_ metric: MetricID) throws -> StateFile {
-        guard let bytes = try POSIX.readAll(statePath(metric)) else { return StateFile() }
-        guard let state = StateFile.decode(bytes) else { throw StorageError.corrupt(metric, "state file") }
-        return state
+        try StateSlots.read(statePath(metric), metric: metric)?.state ?? StateFile()
     }
 
     public func load(
         _ metric: MetricID, lease: MetricLease, aggregations: [AggregationKey], pendingLimit: Int
     ) async throws -> MetricSnapshot {
-        let state = try loadState(metric)
+        let current = try StateSlots.read(statePath(metric), metric: metric)
+        if let current { loaded.withLock { $0[lease.token] = current } }
+        let state = current?.state ?? StateFile()
         // Resume after what the last commit consumed, if the pending file is the same one.
-        var from = 0
-        if let consumed = state.entries[Self.consumedKey], consumed.count == 16,
-            let contents = try PendingFile.read(pendingPath(metric), from: 0),
-            contents.generation == readUInt64(consumed, 0)
-        {
-            from = Int(readUInt64(consumed, 8))
+        var resume: (generation: UInt64, offset: Int)?
+        if let consumed = state.entries[Self.consumedKey], consumed.count == 16 {
+            resume = (readUInt64(consumed, 0), Int(readUInt64(consumed, 8)))
         }
-        let contents = try PendingFile.read(pendingPath(metric), from: from)
+        let contents = try PendingFile.read(pendingPath(metric), resumingAfter: resume)
         let frames = (contents?.frames ?? []).prefix(pendingLimit)
-        let end = frames.last?.end ?? from
+        let end = frames.last?.end ?? contents?.start ?? 0
         let token = frames.isEmpty ? [] : ["\(contents!.generation):\(end)"]
         var latest: [AggregationKey: StoredSplit] = [:]
         for aggregation in aggregations {
@@ -161,19 +185,20 @@ public final class FileStorage: MetricStorage {
         return result
     }
 
-    /// A group commit (docs/storage-files.md): the new state is written to a
-    /// temporary file under the lease; one syncfs shared with the other commits in
-    /// flight makes it durable; under the lease again it is renamed into place (the
-    /// commit point, refused if the lease was lost meanwhile); a second shared
-    /// syncfs makes the rename durable; then the consumed measures are removed.
+    /// A group commit (docs/storage-files.md): under the lease, the new state is
+    /// written into the slot that does not hold the state the cycle loaded; one
+    /// syncfs shared with the other commits in flight makes it durable (the commit
+    /// point); then, under the lease again, the consumed measures are removed and
+    /// the lease released. The holder's record stays dirty until then.
     public func commit(_ metric: MetricID, lease: MetricLease, _ commit: MetricCommit) async throws {
         let sack = metric.sack(of: sackCount)
         let path = statePath(metric)
-        let temporary = "\(path).tmp.\(getpid()).\(lease.token)"
+        let cached = loaded.withLock { $0.removeValue(forKey: lease.token) }
         var consumed: (generation: UInt64, end: Int)?
         let prepared = try leases.withSlot(metric, sack: sack) { record -> Bool in
             guard LeaseTable.isLive(record), record?.token == lease.token else { return false }
-            var state = try loadState(metric)
+            let current = try cached ?? StateSlots.read(path, metric: metric)
+            var state = current?.state ?? StateFile()
             state.entries[Self.rawKey] = RawBufferBlob.encode(commit.raw)
             for (aggregation, oldest) in commit.expireBefore {
                 let prefix = splitPrefix(aggregation)
@@ -193,39 +218,27 @@ public final class FileStorage: MetricStorage {
                 appendUInt64(UInt64(consumed.end), to: &bytes)
                 state.entries[Self.consumedKey] = bytes
             }
-            try POSIX.makeDirectories(String(path[..<path.lastIndex(of: "/")!]))
-            try POSIX.writeFile(temporary, state.encode())
+            unsynced.withLock { _ = $0.insert(lease.token) }
+            try StateSlots.write(
+                path, slot: current.map { 1 - $0.slot } ?? 0,
+                state.encode(generation: (current?.generation ?? 0) + 1))
             return true
         }
         guard prepared == true else { throw StorageError.leaseLost(metric) }
         Failpoint.filesStateWritten.hit()
-        do {
-            try await durability.sync()  // the new state's content is durable
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        let committed = try leases.withSlot(metric, sack: sack) { record -> Bool in
-            guard LeaseTable.isLive(record), record?.token == lease.token else { return false }
-            guard rename(temporary, path) == 0 else { throw POSIX.error("rename", path) }
-            return true
-        }
-        guard committed == true else {
-            unlink(temporary)
-            throw StorageError.leaseLost(metric)
-        }
-        Failpoint.filesStateRenamed.hit()
-        try await durability.sync()  // the rename is durable
+        try await durability.sync()  // the commit point: the new state is durable
+        unsynced.withLock { _ = $0.remove(lease.token) }
         Failpoint.filesStateDurable.hit()
-        // The state records what was consumed, so a crash here only leaves bytes
-        // to clean up; they are not processed twice.
-        if let consumed {
-            try PendingFile.removeConsumed(pendingPath(metric), generation: consumed.generation, consumed: consumed.end)
-        }
-        if commit.releaseLease {
-            _ = try leases.withSlot(metric, sack: sack) { record in
-                if record?.token == lease.token { record = nil }
+        // Under the lease: a holder that took the metric over meanwhile removes what is
+        // consumed itself. The state records what was consumed, so a crash before the
+        // removal only leaves bytes to clean up; they are not processed twice.
+        _ = try leases.withSlot(metric, sack: sack) { record in
+            guard record?.token == lease.token else { return }
+            if let consumed {
+                try PendingFile.removeConsumed(
+                    pendingPath(metric), generation: consumed.generation, consumed: consumed.end)
             }
+            if commit.releaseLease { record = nil }
         }
     }
 
@@ -273,7 +286,9 @@ public final class FileStorage: MetricStorage {
     }
 
     public func deleteMetric(_ metric: MetricID) async throws {
-        for path in [statePath(metric), pendingPath(metric)] where unlink(path) != 0 && errno != ENOENT {
+        try StateSlots.remove(statePath(metric))
+        let pending = pendingPath(metric)
+        for path in [pending, PendingFile.idlePath(pending)] where unlink(path) != 0 && errno != ENOENT {
             throw POSIX.error("unlink", path)
         }
         try POSIX.syncDirectory("\(root)/incoming/\(metric.sack(of: sackCount))")

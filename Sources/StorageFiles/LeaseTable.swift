@@ -1,13 +1,18 @@
 import Glibc
 import Storage
+import Synchronization
 
 /// Metric leases for processes on one host: a table of fixed 128-byte slots per
 /// sack (`leases/<sack>`), a metric's slot chosen by hash. A slot is read and
 /// written only under an open-file-description lock on its bytes, which the
 /// kernel releases if the process dies. A record (docs/storage-files.md):
 ///
-///     version u8 = 1 | 7 bytes zero | metric id 32 bytes | token 32 bytes |
+///     version u8 = 1 | dirty u8 | 6 bytes zero | metric id 32 bytes | token 32 bytes |
 ///     expiry i64 LE (CLOCK_BOOTTIME ns) | boot id 16 bytes | 32 bytes zero
+///
+/// `dirty` (1) says the holder may have written a state slot that is not yet
+/// durable; whoever takes the slot over after it expires makes that metric's
+/// slots durable first (FileStorage.acquireLease).
 ///
 /// Expiry is on the boot clock, so wall-clock jumps do not matter; a record from
 /// an earlier boot (another boot id) is expired. Two metrics that share a slot
@@ -16,14 +21,25 @@ final class LeaseTable: Sendable {
     static let slotSize = 128
     static let slotsPerSack = 4096
     let directory: String
+    /// Open descriptors of the sack files, per sack, for reuse: opening the file
+    /// for every lease operation cost a tenth of a worker's time. A call takes a
+    /// descriptor no other call is using, because an OFD lock excludes other open
+    /// file descriptions, not other users of the same one: so calls in this
+    /// process exclude each other exactly as calls in other processes do.
+    private let idle = Mutex<[Int: [Int32]]>([:])
 
     init(directory: String) { self.directory = directory }
+
+    deinit {
+        for fd in idle.withLock({ $0.values.flatMap { $0 } }) { close(fd) }
+    }
 
     struct Record {
         var metric: String
         var token: String
         var expiry: Int64
         var boot: [UInt8]
+        var dirty: Bool
     }
 
     private func path(_ sack: Int) -> String { "\(directory)/\(sack)" }
@@ -42,8 +58,8 @@ final class LeaseTable: Sendable {
     /// the slot lock right now (it is mid-operation: treat as busy).
     func withSlot<T>(_ metric: MetricID, sack: Int, _ body: (inout Record?) throws -> T) throws -> T? {
         let file = path(sack)
-        let fd = try POSIX.open(file, O_RDWR | O_CREAT)
-        defer { close(fd) }
+        let fd = try idle.withLock { $0[sack]?.popLast() } ?? POSIX.open(file, O_RDWR | O_CREAT)
+        defer { idle.withLock { $0[sack, default: []].append(fd) } }
         let offset = slot(metric) * Self.slotSize
         var locked = false
         for _ in 0..<200 {  // the holder's critical section is short: wait up to ~1 s
@@ -78,12 +94,13 @@ final class LeaseTable: Sendable {
         Record(
             metric: String(decoding: bytes[8..<40], as: UTF8.self),
             token: String(decoding: bytes[40..<72], as: UTF8.self),
-            expiry: Int64(bitPattern: readUInt64(bytes, 72)), boot: Array(bytes[80..<96]))
+            expiry: Int64(bitPattern: readUInt64(bytes, 72)), boot: Array(bytes[80..<96]), dirty: bytes[1] == 1)
     }
 
     private func encode(_ record: Record) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Self.slotSize)
         bytes[0] = 1
+        bytes[1] = record.dirty ? 1 : 0
         bytes.replaceSubrange(8..<40, with: Array(record.metric.utf8.prefix(32)))
         bytes.replaceSubrange(40..<72, with: Array(record.token.utf8.prefix(32)))
         var expiry = [UInt8]()

@@ -60,6 +60,41 @@ enum POSIX {
         }
     }
 
+    /// Up to `count` bytes at `offset` (fewer at the end of the file).
+    static func read(_ fd: Int32, count: Int, at offset: Int, _ path: String) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let result = bytes.withUnsafeMutableBytes {
+                Glibc.pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done))
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw error("read", path)
+            }
+            if result == 0 { break }
+            done += result
+        }
+        bytes.removeSubrange(done...)
+        return bytes
+    }
+
+    /// Writes all of `bytes` at `offset`.
+    static func write(_ fd: Int32, _ bytes: [UInt8], at offset: Int, _ path: String) throws {
+        var written = 0
+        try bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let result = Glibc.pwrite(
+                    fd, buffer.baseAddress! + written, buffer.count - written, off_t(offset + written))
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw error("pwrite", path)
+                }
+                written += result
+            }
+        }
+    }
+
     static func fsync(_ fd: Int32, _ path: String) throws {
         guard Glibc.fsync(fd) == 0 else { throw error("fsync", path) }
     }
@@ -154,10 +189,12 @@ enum POSIX {
         return Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 
-    /// Whether the open file still has a name (it was not unlinked or replaced).
-    static func isLinked(_ fd: Int32) -> Bool {
-        var info = stat()
-        return fstat(fd, &info) == 0 && info.st_nlink > 0
+    /// Whether the open file is still the one at `path` (not removed, replaced or moved).
+    static func isCurrent(_ fd: Int32, _ path: String) -> Bool {
+        var open = stat()
+        var named = stat()
+        return fstat(fd, &open) == 0 && open.st_nlink > 0 && stat(path, &named) == 0 && open.st_ino == named.st_ino
+            && open.st_dev == named.st_dev
     }
 
     // Open-file-description locks (Linux): owned by the open file, not the process,

@@ -17,13 +17,28 @@ enum PendingFile {
     static let headerSize = 13
     static let frameMagic: [UInt8] = Array("OZBF".utf8)
 
-    /// Tests only: runs between finding the file present and opening it, where a
-    /// worker may remove it.
-    nonisolated(unsafe) static var betweenOpens: ((String) -> Void)?
+    /// Tests only: runs after an appender opened the pending file and before it
+    /// locks it, where a worker may move the file away or remove it.
+    nonisolated(unsafe) static var afterOpen: ((String) -> Void)?
+
+    /// A fully consumed file no larger than this is kept (moved to the sack's
+    /// `idle/` directory) for the metric's next batch, instead of being removed:
+    /// on a filesystem without a journal every freed inode slows the allocation of
+    /// new ones for a minute or more (ext4's recently-deleted check), and a metric
+    /// that receives a batch per cycle freed and allocated one per cycle.
+    static let keepLimit = 64 * 1024
+
+    /// Where a metric's fully consumed pending file waits for its next batch.
+    static func idlePath(_ path: String) -> String {
+        let slash = path.lastIndex(of: "/")!
+        return "\(path[..<slash])/idle\(path[slash...])"
+    }
 
     /// Appends one batch. The file lock (flock) excludes a concurrent rewrite; a
-    /// file replaced or removed while we waited for the lock is reopened. With
-    /// `sync` false the caller makes it durable (one `syncfs` for many files).
+    /// file replaced, moved or removed while we waited for the lock is reopened.
+    /// A metric without a pending file gets its idle one back (a rename, which
+    /// keeps the inode) or a new one. With `sync` false the caller makes it
+    /// durable (one `syncfs` for many files).
     static func append(_ measures: [Measure], to path: String, directory: String, sync: Bool = true) throws {
         let payload = MeasureRecords.encode(measures)
         var frame = frameMagic
@@ -32,41 +47,44 @@ enum PendingFile {
         frame += payload
         while true {
             var created = false
-            var descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            var named = false  // the pending name was (re)created: the directory changed
+            var descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
             if descriptor >= 0 {
-                created = true
-            } else if errno == EEXIST {
-                betweenOpens?(path)
-                descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-                // Removed (found empty by a worker) between the two opens: create it afresh.
-                if descriptor < 0 && (errno == ENOENT || errno == EINTR) { continue }
-                if descriptor < 0 { throw POSIX.error("open", path) }
+                afterOpen?(path)
             } else if errno == EINTR {
                 continue
-            } else {
+            } else if errno != ENOENT {
                 throw POSIX.error("open", path)
+            } else if rename(idlePath(path), path) == 0 {
+                named = true
+                descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+                if descriptor < 0 && (errno == ENOENT || errno == EINTR) { continue }
+                if descriptor < 0 { throw POSIX.error("open", path) }
+            } else if errno != ENOENT {
+                throw POSIX.error("rename", idlePath(path))
+            } else {
+                descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+                if descriptor < 0 && (errno == EEXIST || errno == EINTR) { continue }
+                if descriptor < 0 { throw POSIX.error("open", path) }
+                created = true
+                named = true
             }
             defer { close(descriptor) }
             guard flock(descriptor, LOCK_EX) == 0 else { throw POSIX.error("flock", path) }
-            guard POSIX.isLinked(descriptor) else { continue }  // removed while we waited
+            guard POSIX.isCurrent(descriptor, path) else { continue }  // moved or removed while we waited
             var bytes = frame
-            if created {
+            if created || fileSize(descriptor) < UInt64(headerSize) {
+                // New, or a creator died before writing the header.
                 var generation = [UInt8]()
                 var random = SystemRandomNumberGenerator()
                 appendUInt64(random.next(), to: &generation)
-                bytes = header + generation + frame
-            } else if fileSize(descriptor) < UInt64(headerSize) {
-                // A creator died before writing the header: write it now.
-                var generation = [UInt8]()
-                var random = SystemRandomNumberGenerator()
-                appendUInt64(random.next(), to: &generation)
-                guard ftruncate(descriptor, 0) == 0 else { throw POSIX.error("ftruncate", path) }
+                if !created { guard ftruncate(descriptor, 0) == 0 else { throw POSIX.error("ftruncate", path) } }
                 bytes = header + generation + frame
             }
             try POSIX.writeAll(descriptor, bytes, path)
             if sync {
                 guard fdatasync(descriptor) == 0 else { throw POSIX.error("fdatasync", path) }
-                if created { try POSIX.syncDirectory(directory) }
+                if named { try POSIX.syncDirectory(directory) }
             }
             return
         }
@@ -74,20 +92,28 @@ enum PendingFile {
 
     struct Contents {
         let generation: UInt64
-        /// (end offset of the frame, measures) for each whole frame after `from`.
+        /// Where reading started: after the consumed bytes, or after the header.
+        let start: Int
+        /// (end offset of the frame, measures) for each whole frame read.
         let frames: [(end: Int, measures: [Measure])]
         let size: Int
     }
 
-    /// Reads the whole frames after byte `from` (0: from the start).
-    static func read(_ path: String, from: Int) throws -> Contents? {
+    /// Reads the whole frames, skipping the bytes up to `resumingAfter.offset` if
+    /// the file is still of that generation (a new generation starts afresh).
+    static func read(
+        _ path: String, resumingAfter consumed: (generation: UInt64, offset: Int)? = nil
+    ) throws
+        -> Contents?
+    {
         guard let bytes = try POSIX.readAll(path) else { return nil }
         guard bytes.count >= headerSize, Array(bytes[0..<5]) == header else {
-            return Contents(generation: 0, frames: [], size: bytes.count)
+            return Contents(generation: 0, start: bytes.count, frames: [], size: bytes.count)
         }
         let generation = readUInt64(bytes, 5)
         var frames: [(end: Int, measures: [Measure])] = []
-        var position = max(from, headerSize)
+        let start = consumed.flatMap { $0.generation == generation ? max($0.offset, headerSize) : nil } ?? headerSize
+        var position = start
         while position + 12 <= bytes.count {
             guard Array(bytes[position..<(position + 4)]) == frameMagic else {
                 position += 1  // resynchronise after a torn frame
@@ -106,12 +132,13 @@ enum PendingFile {
             frames.append((end, measures))
             position = end
         }
-        return Contents(generation: generation, frames: frames, size: bytes.count)
+        return Contents(generation: generation, start: start, frames: frames, size: bytes.count)
     }
 
-    /// Removes the bytes up to `consumed` of generation `generation`: the file goes
-    /// if nothing follows, else the rest is rewritten (atomically) under a new
-    /// generation. Appenders wait on the lock and reopen.
+    /// Removes the bytes up to `consumed` of generation `generation`. If nothing
+    /// follows, a small file moves to `idle/` (its generation and offsets go on
+    /// when it comes back) and a large one is removed; else the rest is rewritten
+    /// (atomically) under a new generation. Appenders wait on the lock and reopen.
     static func removeConsumed(_ path: String, generation: UInt64, consumed: Int) throws {
         let fd: Int32
         do {
@@ -122,31 +149,36 @@ enum PendingFile {
         }
         defer { close(fd) }
         guard flock(fd, LOCK_EX) == 0 else { throw POSIX.error("flock", path) }
-        guard POSIX.isLinked(fd) else { return }
-        let bytes = try POSIX.readAll(fd: fd, path)
-        guard bytes.count >= headerSize, readUInt64(bytes, 5) == generation else { return }
+        guard POSIX.isCurrent(fd, path) else { return }
+        var header = [UInt8](repeating: 0, count: headerSize)
+        guard Glibc.pread(fd, &header, headerSize, 0) == headerSize, readUInt64(header, 5) == generation else {
+            return
+        }
+        let size = Int(fileSize(fd))
         // No directory sync: the state file already records (generation, consumed), so if
-        // a crash loses this unlink or rename, the old file comes back and its consumed
-        // frames are skipped. The remaining frames' new file is still synced before it
-        // takes the name, since they were acknowledged.
-        if consumed >= bytes.count {
+        // a crash loses this rename or unlink, the file comes back at its pending name
+        // and its consumed frames are skipped. Rewritten remaining frames are still
+        // synced before they take the name, since they were acknowledged.
+        if consumed >= size && size <= keepLimit {
+            guard rename(path, idlePath(path)) == 0 else { throw POSIX.error("rename", path) }
+        } else if consumed >= size {
             guard unlink(path) == 0 else { throw POSIX.error("unlink", path) }
         } else {
-            var rest = header
+            var rest = Self.header
             var random = SystemRandomNumberGenerator()
             appendUInt64(random.next(), to: &rest)
-            rest += bytes[consumed...]
+            rest += try POSIX.readAll(fd: fd, path, from: consumed)
             try POSIX.replaceAtomically(path, with: rest, durableRename: false)
         }
     }
 
     /// Removes a file that holds no whole frame (an ingest died before writing one).
     static func removeIfEmpty(_ path: String) throws {
-        guard let contents = try read(path, from: 0), contents.frames.isEmpty else { return }
+        guard let contents = try read(path), contents.frames.isEmpty else { return }
         let fd = try POSIX.open(path, O_RDWR)
         defer { close(fd) }
-        guard flock(fd, LOCK_EX) == 0, POSIX.isLinked(fd) else { return }
-        guard let again = try read(path, from: 0), again.frames.isEmpty else { return }
+        guard flock(fd, LOCK_EX) == 0, POSIX.isCurrent(fd, path) else { return }
+        guard let again = try read(path), again.frames.isEmpty else { return }
         unlink(path)
         try POSIX.syncDirectory(String(path[..<path.lastIndex(of: "/")!]))
     }

@@ -12,7 +12,8 @@
 //   create-metric NAME         create a metric in the indexer (SQLite in --data-dir,
 //                              or RADOS); print "created ID" or "conflict"
 //
-// ORZO_FAILPOINT=<name> kills the process with SIGKILL at that point.
+// ORZO_FAILPOINT=<name> kills the process with SIGKILL at that point (with
+// ORZO_FAILPOINT_ACTION=stop, stops it with SIGSTOP instead).
 import Foundation
 import OrzoTestSupport
 import Rados
@@ -81,6 +82,9 @@ case "ingest":
     try await storage.appendMeasures([metric: StorageFixtures.measures(from..<(from + count))])
     print("ingested \(count)")
 case "process":
+    // Stopped at a failpoint, it must stay stopped until the test resumes it: a
+    // process group of its own, as for "hold" below.
+    if Failpoint.stops { setpgid(0, 0) }
     let cycle = ProcessingCycle(storage: storage, leaseDuration: lease)
     var total = 0
     while true {

@@ -222,8 +222,8 @@ struct ServeEndToEndTests {
         }
         let (_, described) = try await client.query(["op": "get_metric", "name": "damaged"])
         let id = try #require(((described as? [String: Any])?["id"] as? String))
-        // Flip a byte in the middle of the metric's state file (docs/storage-files.md).
-        let path = "\(server.dataDirectory)/metrics/\(id.prefix(2))/\(id)"
+        // Flip a byte in the middle of the metric's only state slot (docs/storage-files.md).
+        let path = "\(server.dataDirectory)/metrics/\(id.prefix(2))/\(id).0"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         bytes[bytes.count / 2] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: path))

@@ -16,8 +16,7 @@ struct CrashTests {
         "a worker killed at any step of a cycle loses nothing: the next run ends as an uninterrupted one",
         arguments: processBackends,
         [
-            Failpoint.afterLease, .afterLoad, .beforeCommit, .afterCommit, .filesStateWritten, .filesStateRenamed,
-            .filesStateDurable,
+            Failpoint.afterLease, .afterLoad, .beforeCommit, .afterCommit, .filesStateWritten, .filesStateDurable,
         ])
     func killedWorker(backend: Backend, failpoint: Failpoint) async throws {
         // The group commit's steps exist only in the file store.
@@ -64,6 +63,45 @@ struct CrashTests {
         let processed = try await Harness.run(["process", metric.rawValue], namespace: namespace)
         #expect(processed.status == 0)
         #expect(try await storage.counters(metric).measuresProcessed == 100)
+    }
+
+    @Test("a holder paused between its commit and its cleanup leaves the cleanup to the one that took over")
+    func pausedBeforeCleanup() async throws {
+        // Files only: the Ceph commit removes consumed measures in the same atomic operation.
+        guard processBackends.contains(.files) else { return }
+        let (storage, namespace) = try await Harness.store(.files)
+        let metric = MetricID.random()
+        let batches = [0..<100, 100..<200, 200..<300].map { StorageFixtures.measures($0) }
+        try await storage.appendMeasures([metric: batches[0]])
+        // The holder commits the first batch durably, then stalls before removing it.
+        let holder = try Harness.start(
+            ["process", metric.rawValue], namespace: namespace, failpoint: .filesStateDurable, stopping: true)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while Harness.state(holder.processIdentifier) != "T" && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(Harness.state(holder.processIdentifier) == "T", "the holder should have stopped itself")
+        // Another worker waits out the 1 s lease, consumes the second batch and cleans
+        // up; a third batch then takes the incoming file back from idle/, same generation.
+        try await storage.appendMeasures([metric: batches[1]])
+        let cycle = ProcessingCycle(storage: storage)
+        var outcome = CycleOutcome.busy
+        while outcome == .busy && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            outcome = try await cycle.process(metric, policy: StorageFixtures.policy)
+        }
+        #expect(outcome == .processed(measures: 100, droppedTooOld: 0, more: false))
+        try await storage.appendMeasures([metric: batches[2]])
+        // Resumed, the stale holder must not cut the file at its own, older offset: the
+        // rest, rewritten under a new generation, would be read again from its start.
+        kill(holder.processIdentifier, SIGCONT)
+        let status = await Harness.wait(holder)
+        #expect(status.status == 0, "\(status)")
+        while try await cycle.process(metric, policy: StorageFixtures.policy) != .idle {}
+        #expect(try await storage.counters(metric).measuresProcessed == 300, "every measure processed exactly once")
+        expectSameAggregates(
+            try await storedAggregates(storage, metric, policy: StorageFixtures.policy),
+            expectedAggregates(batches, policy: StorageFixtures.policy), policy: StorageFixtures.policy)
     }
 
     @Test("a holder paused past its lease resumes and none of its writes land", arguments: processBackends)
@@ -132,8 +170,10 @@ enum Harness {
         }
     }
 
+    /// With `stopping`, the process stops itself at `failpoint` instead of dying there.
     static func start(
-        _ arguments: [String], namespace: String, failpoint: Failpoint? = nil, output: Pipe? = nil
+        _ arguments: [String], namespace: String, failpoint: Failpoint? = nil, stopping: Bool = false,
+        output: Pipe? = nil
     ) throws -> Process {
         let location: [String]
         if namespace.hasPrefix("dir:") {
@@ -147,6 +187,7 @@ enum Harness {
         process.arguments = location + ["--lease-ms", "1000"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["ORZO_FAILPOINT"] = failpoint?.rawValue
+        environment["ORZO_FAILPOINT_ACTION"] = stopping ? "stop" : nil
         process.environment = environment
         process.standardOutput = output ?? FileHandle.nullDevice
         try process.run()

@@ -6,32 +6,40 @@ import Timeseries
 @testable import StorageFiles
 
 /// Found by the system benchmark: an append found a metric's pending file
-/// present, a worker removed it as empty, and the append's open failed with
-/// ENOENT (an `unavailable` reply to an acknowledged put). The hook removes
-/// the file at exactly that moment.
-@Suite("file storage: an append racing with the removal of an empty pending file", .serialized)
+/// present, a worker removed it meanwhile, and the append failed (an
+/// `unavailable` reply to an acknowledged put). The hook acts between the
+/// appender's open and its lock: removing the file, or moving it to `idle/` as a
+/// worker does with a consumed file it keeps.
+@Suite("file storage: an append racing with a worker taking the pending file away", .serialized)
 struct PendingFileRaceTests {
-    @Test("the append creates the file afresh and loses nothing")
-    func appendAfterRemoval() async throws {
+    enum Away: CaseIterable { case removed, movedToIdle }
+
+    @Test("the append reopens (creating or reviving the file) and loses nothing", arguments: Away.allCases)
+    func appendAfterRemoval(away: Away) async throws {
         let storage = try FileStorage(root: temporaryDirectory(), defaultSackCount: 4)
         let metric = MetricID.random()
         let sack = metric.sack(of: storage.sackCount)
         try await storage.appendMeasures([metric: [Measure(timestamp: 0, value: 1)]])
 
-        // The next append finds the file present; at that moment a worker commits the
-        // pending measure and removes the file (simulated by removing it: the first
-        // measure counts as processed elsewhere).
-        var removed = 0
-        PendingFile.betweenOpens = { path in
-            guard removed == 0 else { return }
-            removed += 1
-            unlink(path)
+        // The next append opens the file; at that moment a worker commits the pending
+        // measure and takes the file away (simulated here: the first measure counts as
+        // processed elsewhere, so a moved file's frame is already consumed).
+        var acted = 0
+        PendingFile.afterOpen = { path in
+            guard acted == 0 else { return }
+            acted += 1
+            switch away {
+            case .removed: unlink(path)
+            case .movedToIdle: rename(path, PendingFile.idlePath(path))
+            }
         }
-        defer { PendingFile.betweenOpens = nil }
+        defer { PendingFile.afterOpen = nil }
         try await storage.appendMeasures([metric: [Measure(timestamp: 1_000_000_000, value: 2)]])
-        #expect(removed == 1)
+        #expect(acted == 1)
         #expect(try await storage.metricsWithPendingMeasures(inSack: sack).contains { $0.metric == metric })
         _ = try await ProcessingCycle(storage: storage).process(metric, policy: testPolicy)
-        #expect(try await storage.counters(metric).measuresProcessed == 1)
+        // Removed: only the second measure was left. Moved: the revived file holds both
+        // (nothing recorded the first as consumed), and both are processed.
+        #expect(try await storage.counters(metric).measuresProcessed == (away == .removed ? 1 : 2))
     }
 }
