@@ -102,13 +102,20 @@ public enum JSONWriter {
         } while divisor > 0
     }
 
+    private static func isNonBooleanNumber(_ value: Any) -> Bool {
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) != "c"
+    }
+
     private static func write(_ value: Any, to output: inout [UInt8]) {
         switch value {
         case let fragment as JSONFragment:
             output.append(contentsOf: fragment.bytes)
         case is NSNull:
             output.append(contentsOf: "null".utf8)
-        case let bool as Bool:
+        // On Linux an NSNumber read by JSONSerialization casts to Bool even when the
+        // text was a number (0 printed as false): only a boolean's stored type counts.
+        case let bool as Bool where !isNonBooleanNumber(value):
             output.append(contentsOf: (bool ? "true" : "false").utf8)
         case let int as Int:
             appendInteger(Int64(int), to: &output)

@@ -50,6 +50,12 @@ struct CLITests {
             $0.hasPrefix("ingest.measures.rejected.non_finite_value")
         }
         #expect(line?.split(separator: " ").last == "1", "\(result.output)")
+        // Counters of 0 and 1 stay numbers in JSON (Linux's JSONSerialization reads them as
+        // NSNumbers that also cast to Bool).
+        result = try orzo(["status", "--format", "json"], server)
+        #expect(result.output.contains("\"ingest.measures.rejected.non_finite_value\":1"), "\(result.output)")
+        #expect(result.output.contains("\"metricd.lease.lost\":0"), "\(result.output)")
+        #expect(!result.output.contains("false"), "\(result.output)")
         result = try orzo(["metric", "show", "nope"], server)
         #expect(result.status != 0)
         #expect(result.output.contains("not_found"))
