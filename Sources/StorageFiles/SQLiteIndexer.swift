@@ -16,7 +16,7 @@ public final class SQLiteIndexer: Indexer {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            pool = try Self.open(path, configuration)
             try pool.write { db in
                 try db.execute(
                     sql: """
@@ -30,6 +30,22 @@ public final class SQLiteIndexer: Indexer {
             }
         } catch {
             throw IndexerError.unavailable("SQLite indexer at \(path): \(error)")
+        }
+    }
+
+    /// Opens the pool, waiting up to 10 s for other processes opening it at once:
+    /// switching a new database to WAL takes an exclusive lock, and SQLite answers
+    /// SQLITE_BUSY to a second opener without calling the busy handler. Roles
+    /// started together on a new data directory (orzo.target) met this.
+    private static func open(_ path: String, _ configuration: Configuration) throws -> DatabasePool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline
+            {
+                usleep(UInt32.random(in: 10_000...50_000))
+            }
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Storage
 import StorageCeph
 import StorageFiles
+import Synchronization
 import Testing
 import Timeseries
 
@@ -91,6 +92,25 @@ struct IndexerTests {
         #expect(try await indexer.deleteMetric(named: "db.cpu").archivePolicyName == "high")
         #expect(try await indexer.metric(named: "db.cpu") == nil)
         await #expect(throws: IndexerError.self) { _ = try await indexer.deleteMetric(named: "db.cpu") }
+    }
+
+    @Test("connections opening a new SQLite database at once all open it")
+    func concurrentOpen() throws {
+        // Separate pools in one process lock each other as processes do (SQLite's unix
+        // VFS shares one lock table per file); threads, so that the opens overlap.
+        for _ in 0..<20 {
+            let directory = temporaryDirectory()
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do {
+                    _ = try SQLiteIndexer(path: directory + "/index.sqlite")
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        }
     }
 
     @Test(
