@@ -46,6 +46,11 @@ extension Orzo {
                 """)
         var queryPoints: Int?
         @Option(help: "Reads in query mode.") var queryRepeat = 1000
+        @Option(
+            help: """
+                Visibility mode: this many times, one at a time, put one measure (acknowledged) and                 read the metric (without refresh) until the point is there; reports the time from                 the put until then.
+                """)
+        var visibilityProbes: Int?
         @OptionGroup var client: ClientOptions
 
         func validate() throws {
@@ -58,6 +63,7 @@ extension Orzo {
             let endpoints = OrzoClient.Endpoints(push: client.push, ack: client.ack, query: client.query)
             let admin = try OrzoClient(endpoints: endpoints, timeout: .seconds(client.timeout))
             if let queryPoints { return try await queryMode(admin, points: queryPoints) }
+            if let visibilityProbes { return try await visibilityMode(admin, probes: visibilityProbes) }
             let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
             let names = (0..<clients).map { c in (0..<metricsPerClient).map { "bench.\(run).c\(c).m\($0)" } }
             try await prepare(admin, names.flatMap { $0 })
@@ -117,6 +123,46 @@ extension Orzo {
             Sample(
                 client: client, index: index, kind: kind, start: seconds(origin.duration(to: from)),
                 latency: seconds(from.duration(to: to)) * 1000)
+        }
+
+        /// Times each of `probes` measures from its put (acknowledged, sent when the last
+        /// one was visible) until a read without refresh returns it: the workers' latency.
+        private func visibilityMode(_ admin: OrzoClient, probes: Int) async throws {
+            let metric = "bench.visibility.\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+            try await prepare(admin, [metric])
+            let base: Nanoseconds = 1_767_225_600 * 1_000_000_000
+            let clock = ContinuousClock()
+            var latencies: [Double] = []
+            let progress = ProgressBar(total: probes, label: "probes")
+            for probe in 0..<probes {
+                let timestamp = base + Int64(probe) * 1_000_000_000
+                let started = clock.now
+                try await admin.put([metric: [Measure(timestamp: timestamp, value: Double(probe))]])
+                while try await !admin.measures(of: metric, granularity: 1, start: timestamp).contains(where: {
+                    $0.timestamp == timestamp
+                }) {
+                    guard started.duration(to: clock.now) < .seconds(settleSeconds) else {
+                        throw ValidationError("probe \(probe) not queryable after --settle-seconds \(settleSeconds)")
+                    }
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+                latencies.append(seconds(started.duration(to: clock.now)) * 1000)
+                progress.advance()
+            }
+            progress.finish()
+            let summary = LatencySummary(latencies)!
+            print(
+                "\(label): acknowledged put of one measure → readable without refresh, \(probes) probes one at a time")
+            print("visible: \(summary.formatted())")
+            if let output {
+                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+                let object: [String: Any] = [
+                    "label": label, "count": summary.count, "mean_ms": summary.mean, "p50_ms": summary.p50,
+                    "p95_ms": summary.p95, "p99_ms": summary.p99, "max_ms": summary.max,
+                ]
+                try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+                    .write(to: URL(fileURLWithPath: "\(output)/visibility.json"))
+            }
         }
 
         /// Writes `points` measures into a metric, aggregates them, and times reads of all of them.

@@ -56,4 +56,23 @@ struct BenchCommandTests {
         #expect(!text.contains("read:"))
         #expect(text.contains("all aggregated"), "\(text)")
     }
+
+    @Test("visibility mode: each probe's put until a read without refresh returns it")
+    func visibility() throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let output = "/tmp/orzo-bench-test-\(UInt64.random(in: 0..<UInt64.max))"
+        let (status, text) = try ConfigFileTests.run([
+            "bench", "--visibility-probes", "5", "--output", output, "--label", "vis",
+            "--push-endpoint", server.push, "--ack-endpoint", server.ack, "--query-endpoint", server.query,
+        ])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("vis: acknowledged put of one measure → readable without refresh, 5 probes"), "\(text)")
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(output)/visibility.json")))
+            as? [String: Any]
+        #expect(summary?["count"] as? Int == 5)
+        // A worker aggregates it: not instant (a cycle at least), not stuck either.
+        #expect((summary?["p50_ms"] as? Double).map { $0 > 0 && $0 < 30_000 } == true, "\(summary ?? [:])")
+    }
 }

@@ -138,15 +138,17 @@ if ceph:
         print(open(rb).read().strip())
         print("```")
 
-scale = sorted(glob.glob(os.path.join(out, "scale-*", "summary.json")),
-               key=lambda p: tuple(int(x) for x in p.split(os.sep)[-2].split("-")[1:]))
-if scale:
-    print("\n### Scaling: 1 M measures over more metrics, and more workers (files)\n")
+def scaling_table(prefix, title):
+    paths = sorted(glob.glob(os.path.join(out, prefix + "-*", "summary.json")),
+                   key=lambda p: tuple(int(x) for x in p.split(os.sep)[-2].split("-")[-2:]))
+    if not paths:
+        return
+    print(f"\n### Scaling: 1 M measures over more metrics, and more workers ({title})\n")
     print("| metrics | measures per metric | workers | accepted measures/s (acknowledged) | drain after the clients (s) | drained measures/s | worker peak RSS |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for path in scale:
+    for path in paths:
         r = json.load(open(path))
-        metrics, workers = (int(x) for x in path.split(os.sep)[-2].split("-")[1:])
+        metrics, workers = (int(x) for x in path.split(os.sep)[-2].split("-")[-2:])
         drain = r["settled_seconds"] - r["wall_seconds"] if r.get("settled_seconds") else None
         memory = os.path.join(os.path.dirname(path), "metricd-memory.txt")
         peak = ""
@@ -156,6 +158,29 @@ if scale:
                     peak = line.split(":")[1].strip()
         print(f"| {metrics:,} | {r['measures'] // metrics:,} | {workers} | {f(r['measures_per_second'], 0)} | {f(drain)}"
               + f" | {f(r['measures'] / drain if drain else None, 0)} | {peak} |")
+
+
+scaling_table("scale", "files")
+scaling_table("ceph-scale", "Ceph")
+gs = gnocchi("gnocchi-scale-*.json")
+if gs:
+    print("\nGnocchi 4.7.1 in the same run (one metricd worker, paused while the clients write, then alone):\n")
+    print("| metrics | measures per metric | accepted measures/s | metricd alone: measures/s |")
+    print("| --- | --- | --- | --- |")
+    for r in gs:
+        metrics = r.get("metrics") or r.get("n_metrics")
+        per = r.get("measures_per_metric") or r.get("measures")
+        print(f"| {metrics} | {per} | {f(r.get('accepted_measures_per_s'), 0)} | {f(r.get('metricd_drain_measures_per_s'), 0)} |")
+
+visibility = [("Orzo (files)", os.path.join(out, "visibility-orzo", "visibility.json")),
+              ("Orzo (Ceph)", os.path.join(out, "visibility-ceph", "visibility.json"))]
+visibility = [(label, json.load(open(path))) for label, path in visibility if os.path.exists(path)]
+if visibility:
+    print("\n### Acknowledgement to queryable (one measure per probe, read without refresh)\n")
+    print("| | probes | mean | p50 | p95 | p99 | max (ms) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for label, r in visibility:
+        print(f"| {label} | {r['count']} | {f(r['mean_ms'])} | {f(r['p50_ms'])} | {f(r['p95_ms'])} | {f(r['p99_ms'])} | {f(r['max_ms'])} |")
 
 service = os.path.join(out, "service-bench.txt")
 if os.path.exists(service):

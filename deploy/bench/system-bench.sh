@@ -3,7 +3,12 @@
 # this machine (docs/benchmarks.md has the results and how to read them).
 # Not part of the tests: it takes minutes and its numbers depend on the load.
 #
-#   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick] [--only scaling | --no-scaling]
+#   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick]
+#                                [--only scaling|ceph-scaling|gnocchi-scaling|visibility | --no-scaling]
+#
+# The scaling matrix (1,000 / 10,000 / 100,000 metrics x 1, 2, 4 workers) runs
+# on files, on Ceph with --ceph, and for Gnocchi at the sizes it can drain in
+# bounded time, unless --no-scaling; --only runs one of the three alone.
 #
 # Gnocchi: ../shared/tools/gnocchi-peer/start_gnocchi.sh must have started it
 # (http://127.0.0.1:8041), unless --no-gnocchi. Every process here talks to
@@ -38,12 +43,15 @@ done
 mkdir -p "$OUT"
 log() { printf '\n== %s\n' "$*" | tee -a "$OUT/log.txt" >&2; }
 
+case "$ONLY" in ""|scaling|ceph-scaling|gnocchi-scaling|visibility) ;; *) echo "unknown --only $ONLY" >&2; exit 2 ;; esac
+[ "$ONLY" = ceph-scaling ] && CEPH=1
 swift build -c release --product orzo >/dev/null
 ORZO="$(swift build -c release --show-bin-path)/orzo"
 WORK=$(mktemp -d /tmp/orzo-system-bench.XXXXXX)
 cleanup() {
     # Every role this script started, by PID (recorded by start, which runs in a subshell).
-    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$WORK/pids" 2>/dev/null || true
+    # SIGCONT too: a worker the bench paused (SIGSTOP) when it failed would not die.
+    while read -r pid; do kill "$pid" 2>/dev/null || true; kill -CONT "$pid" 2>/dev/null || true; done <"$WORK/pids" 2>/dev/null || true
     sleep 0.5
     [ -n "${CEPH_DIR:-}" ] && deploy/ceph-dev.sh down "$CEPH_DIR" >/dev/null 2>&1 || true
     rm -rf "$WORK"
@@ -79,6 +87,13 @@ endpoints() { echo --push-endpoint "ipc://$WORK/$1-push" --ack-endpoint "ipc://$
 serve() {
     local id=$1
     start "serve-$id" serve --data-dir "$WORK/data-$id" $(endpoints "$id") --metrics-endpoint 127.0.0.1:0
+}
+
+# A throwaway Ceph cluster (memstore) on this machine, started once.
+ceph_up() {
+    [ -n "${CEPH_CONF:-}" ] && return 0
+    CEPH_DIR="$WORK/ceph"
+    CEPH_CONF=$(deploy/ceph-dev.sh up "$CEPH_DIR")
 }
 
 gnocchi() {
@@ -147,8 +162,8 @@ fi  # not --only
 
 if [ -z "$ONLY" ] && [ "$CEPH" = 1 ]; then
     log "Ceph: throwaway cluster (memstore) on this machine"
-    CEPH_DIR="$WORK/ceph"
-    conf=$(deploy/ceph-dev.sh up "$CEPH_DIR")
+    ceph_up
+    conf=$CEPH_CONF
     ceph -c "$conf" osd pool create rados-bench 32 >/dev/null 2>&1 || true
     timeout 120 rados -c "$conf" -p rados-bench bench 10 write -b 4096 -t 16 --no-cleanup | tail -12 | tee -a "$OUT/rados-bench.txt"
     backend=(--ceph-conf "$conf" --pool orzo-bench)
@@ -187,15 +202,75 @@ if { [ -z "$ONLY" ] && [ "$SCALING" = 1 ]; } || [ "$ONLY" = scaling ]; then
             timeout 1200 "$ORZO" bench --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack" \
                 --query-endpoint "ipc://$WORK/$id-query" --clients 10 --metrics-per-client $((metrics / 10)) \
                 --batches "$batches" --measures $((per / batches)) --no-read --pause-pid "$metricd" --settle-seconds 900 \
-                --label "orzo files, $metrics metrics, $workers workers" --output "$OUT/scale-$metrics-$workers" | tee -a "$OUT/log.txt"
+                --timeout 120 --label "orzo files, $metrics metrics, $workers workers" --output "$OUT/scale-$metrics-$workers" \
+                | tee -a "$OUT/log.txt" || true
             grep -E 'VmHWM|VmRSS' "/proc/$metricd/status" | tr -s ' ' >"$OUT/scale-$metrics-$workers/metricd-memory.txt" || true
             stop "$ingest"; stop "$query"; stop "$metricd"
         done
     done
 
-    log "acknowledgement to queryable, ingest and query rates in one process (orzo-service-bench)"
+    log "acknowledgement to queryable (low load), ingest and query rates in one process (orzo-service-bench)"
     swift build -c release --product orzo-service-bench >/dev/null
     timeout 600 "$(swift build -c release --show-bin-path)/orzo-service-bench" --data-dir "$WORK/service-bench" | tee "$OUT/service-bench.txt"
+fi
+
+if [ -z "$ONLY" ] || [ "$ONLY" = visibility ]; then
+    # The time from an acknowledged put until a read without refresh returns the
+    # point: a worker must find the metric, aggregate it and commit.
+    log "acknowledgement to queryable: 100 probes of one measure, one at a time (files; Ceph with --ceph)"
+    pid=$(serve visibility)
+    timeout 600 "$ORZO" bench $(endpoints visibility) --visibility-probes 100 --label "orzo files" \
+        --output "$OUT/visibility-orzo" | tee -a "$OUT/log.txt"
+    stop "$pid"
+    if [ "$CEPH" = 1 ]; then
+        ceph_up
+        backend=(--ceph-conf "$CEPH_CONF" --pool orzo-bench --namespace "visibility-$$")
+        ingest=$(start vis-ingest ingest "${backend[@]}" --push-endpoint "ipc://$WORK/v-push" --ack-endpoint "ipc://$WORK/v-ack")
+        query=$(start vis-query query "${backend[@]}" --query-endpoint "ipc://$WORK/v-query")
+        metricd=$(start vis-metricd metricd "${backend[@]}" --workers 4)
+        timeout 600 "$ORZO" bench --push-endpoint "ipc://$WORK/v-push" --ack-endpoint "ipc://$WORK/v-ack" \
+            --query-endpoint "ipc://$WORK/v-query" --visibility-probes 100 --label "orzo ceph" \
+            --output "$OUT/visibility-ceph" | tee -a "$OUT/log.txt"
+        stop "$ingest"; stop "$query"; stop "$metricd"
+    fi
+fi
+
+if { [ -z "$ONLY" ] && [ "$SCALING" = 1 ] && [ "$CEPH" = 1 ]; } || [ "$ONLY" = ceph-scaling ]; then
+    # The same matrix on the throwaway Ceph: a namespace of its own per row, the
+    # workers (one orzo metricd process) paused while the clients write.
+    log "Ceph scaling: 1,000 / 10,000 / 100,000 metrics x 1, 2, 4 workers (1 M measures each)"
+    ceph_up
+    for metrics in 1000 10000 100000; do
+        per=$((1000000 / metrics))
+        batches=10
+        [ "$per" -le 10 ] && batches=1
+        for workers in 1 2 4; do
+            [ "$QUICK" = 1 ] && [ "$workers" != 1 ] && continue
+            id="c$metrics-$workers"
+            backend=(--ceph-conf "$CEPH_CONF" --pool orzo-bench --namespace "scale-$metrics-$workers-$$")
+            ingest=$(start "ingest-$id" ingest "${backend[@]}" --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack")
+            query=$(start "query-$id" query "${backend[@]}" --query-endpoint "ipc://$WORK/$id-query")
+            metricd=$(start "metricd-$id" metricd "${backend[@]}" --workers "$workers")
+            timeout 1500 "$ORZO" bench --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack" \
+                --query-endpoint "ipc://$WORK/$id-query" --clients 10 --metrics-per-client $((metrics / 10)) \
+                --batches "$batches" --measures $((per / batches)) --no-read --pause-pid "$metricd" --settle-seconds 1200 --timeout 120 \
+                --label "orzo ceph, $metrics metrics, $workers workers" --output "$OUT/ceph-scale-$metrics-$workers" | tee -a "$OUT/log.txt" || true
+            grep -E 'VmHWM|VmRSS' "/proc/$metricd/status" | tr -s ' ' >"$OUT/ceph-scale-$metrics-$workers/metricd-memory.txt" || true
+            stop "$ingest"; stop "$query"; stop "$metricd"
+        done
+    done
+fi
+
+if { [ -z "$ONLY" ] && [ "$SCALING" = 1 ] && [ "$GNOCCHI" = 1 ]; } || [ "$ONLY" = gnocchi-scaling ]; then
+    # Gnocchi at 10,000 metrics x 100 measures, its metricd paused while the
+    # clients write, then alone (its 1,000-metric row is the batch above). One
+    # metricd worker, as started by start_gnocchi.sh. 100,000 metrics would take
+    # Gnocchi well over the time this script allows itself.
+    log "Gnocchi scaling: 10,000 metrics x 100 measures, metricd paused then alone"
+    gpid=$(cat /tmp/gnocchi-peer/run/metricd.pid 2>/dev/null || true)
+    worker=$(pgrep -P "$gpid" -f "processing" | head -1 || true)
+    [ -n "$worker" ] && gnocchi batch --metrics 10000 --measures 100 --rounds 1 --pause-metricd-pid "$worker" \
+        --drain-timeout 1500 --out "$OUT/gnocchi-scale-10000-1.json"
 fi
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
