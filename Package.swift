@@ -160,7 +160,9 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "OrzoTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["OrzoClient", "WireProtocol", "Storage", "StorageFiles", "Timeseries", "ZeroMQ"],
+            dependencies: [
+                "OrzoClient", "Services", "WireProtocol", "Storage", "StorageFiles", "Timeseries", "ZeroMQ",
+            ],
             swiftSettings: strictSettings),
         .testTarget(name: "BenchReportTests", dependencies: ["BenchReport"], swiftSettings: strictSettings),
         .testTarget(name: "OrzoConfigTests", dependencies: ["OrzoConfig"], swiftSettings: strictSettings),

@@ -17,6 +17,8 @@ public struct IngestService: Sendable {
     /// Largest message accepted; a larger one disconnects its sender.
     public var maxMessageSize: Int64 = 16 << 20
     public var receiveHighWaterMark = 1000
+    /// Called after measures were stored: `orzo serve` wakes its workers with it.
+    public var onStored: (@Sendable () -> Void)?
 
     public init(context: ZMQContext, storage: any MetricStorage, directory: MetricDirectory, counters: ServiceCounters)
     {
@@ -52,6 +54,7 @@ public struct IngestService: Sendable {
             }
             do {
                 try await storage.appendMeasures(batches)
+                if !batches.isEmpty { onStored?() }
                 counters.add(.measuresAccepted, batches.values.reduce(0) { $0 + $1.count })
             } catch {
                 counters.add(.measuresDroppedUnavailable, batches.values.reduce(0) { $0 + $1.count })
@@ -116,6 +119,7 @@ public struct IngestService: Sendable {
         }
         do {
             try await storage.appendMeasures(batches)
+            if !batches.isEmpty { onStored?() }
         } catch {
             Logger(label: "orzo.ingest").warning("storage unavailable: put refused", metadata: ["error": "\(error)"])
             return (Verb.error, errorBody(.unavailable, "storage is unavailable, retry: \(error)"))

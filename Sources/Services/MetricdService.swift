@@ -26,6 +26,11 @@ public final class MetricdService: Sendable {
     private let instruments: CycleInstruments
     private let backlogMetricsGauge = Gauge(label: "orzo_backlog_metrics")
     private let backlogAge = Gauge(label: "orzo_backlog_oldest_seconds")
+    private let doorbells: [Doorbell]
+    private let pausing = Atomic<Int>(0)
+
+    /// Workers in their idle pause right now (found nothing on their last scan).
+    public var idleWorkers: Int { pausing.load(ordering: .relaxed) }
 
     public init(
         storage: any MetricStorage, directory: MetricDirectory, counters: ServiceCounters, workers: Int = 2,
@@ -39,6 +44,12 @@ public final class MetricdService: Sendable {
         self.counters = counters
         self.instruments = CycleInstruments(counters: counters)
         self.workers = max(1, workers)
+        self.doorbells = (0..<max(1, workers)).map { _ in Doorbell() }
+    }
+
+    /// Wakes idle workers now: measures were just stored in this process.
+    public func wake() {
+        for doorbell in doorbells { doorbell.ring() }
     }
 
     /// Runs the workers until the task is cancelled; a cycle in progress finishes
@@ -105,7 +116,11 @@ public final class MetricdService: Sendable {
                     }
                 }
             }
-            if !didWork { try? await Task.sleep(for: idlePause) }
+            if !didWork {
+                pausing.add(1, ordering: .relaxed)
+                await doorbells[worker].wait(idlePause)
+                pausing.subtract(1, ordering: .relaxed)
+            }
         }
     }
 

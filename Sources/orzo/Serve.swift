@@ -39,7 +39,10 @@ extension Orzo {
             let directory = MetricDirectory(indexer: indexer)
             let metricd = MetricdOptions.service(
                 configuration, storage: storage, directory: directory, counters: counters)
-            let ingest = IngestService(context: context, storage: storage, directory: directory, counters: counters)
+            var ingestService = IngestService(
+                context: context, storage: storage, directory: directory, counters: counters)
+            ingestService.onStored = { metricd.wake() }  // one process: no need to wait for the next scan
+            let ingest = ingestService
             let query = QueryService(
                 context: context, storage: storage, directory: directory, counters: counters, metricd: metricd)
             let notifier = SystemdNotifier()
