@@ -31,15 +31,19 @@ enum POSIX {
         }
     }
 
-    /// The whole file, or `nil` if it does not exist.
-    static func readAll(_ path: String) throws -> [UInt8]? {
-        let fd: Int32
+    /// A descriptor of the file, or `nil` if it does not exist.
+    static func openIfExists(_ path: String, _ flags: Int32) throws -> Int32? {
         do {
-            fd = try open(path, O_RDONLY)
+            return try open(path, flags)
         } catch {
             if errno == ENOENT { return nil }
             throw error
         }
+    }
+
+    /// The whole file, or `nil` if it does not exist.
+    static func readAll(_ path: String) throws -> [UInt8]? {
+        guard let fd = try openIfExists(path, O_RDONLY) else { return nil }
         defer { close(fd) }
         return try readAll(fd: fd, path)
     }

@@ -140,13 +140,7 @@ enum PendingFile {
     /// when it comes back) and a large one is removed; else the rest is rewritten
     /// (atomically) under a new generation. Appenders wait on the lock and reopen.
     static func removeConsumed(_ path: String, generation: UInt64, consumed: Int) throws {
-        let fd: Int32
-        do {
-            fd = try POSIX.open(path, O_RDWR)
-        } catch {
-            if errno == ENOENT { return }
-            throw error
-        }
+        guard let fd = try POSIX.openIfExists(path, O_RDWR) else { return }
         defer { close(fd) }
         guard flock(fd, LOCK_EX) == 0 else { throw POSIX.error("flock", path) }
         guard POSIX.isCurrent(fd, path) else { return }

@@ -37,11 +37,7 @@ enum StateSlots {
             var candidates: [(slot: Int, generation: UInt64, bytes: [UInt8])] = []
             for slot in 0..<2 {
                 let name = slotPath(path, slot)
-                let fd = Glibc.open(name, O_RDONLY | O_CLOEXEC)
-                if fd < 0 {
-                    if errno == ENOENT { continue }
-                    throw POSIX.error("open", name)
-                }
+                guard let fd = try POSIX.openIfExists(name, O_RDONLY) else { continue }
                 defer { close(fd) }
                 var bytes = try POSIX.read(fd, count: firstRead, at: 0, name)
                 guard let header = StateFile.header(bytes) else { continue }
@@ -90,11 +86,7 @@ enum StateSlots {
     static func sync(_ path: String) throws {
         for slot in 0..<2 {
             let name = slotPath(path, slot)
-            let fd = Glibc.open(name, O_RDONLY | O_CLOEXEC)
-            if fd < 0 {
-                if errno == ENOENT { continue }
-                throw POSIX.error("open", name)
-            }
+            guard let fd = try POSIX.openIfExists(name, O_RDONLY) else { continue }
             defer { close(fd) }
             try POSIX.fsync(fd, name)
         }

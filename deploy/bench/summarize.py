@@ -46,39 +46,33 @@ print("```")
 print(open(os.path.join(out, "machine.txt")).read().strip())
 print("```\n")
 
-print("### Seed workload: 10 clients x 100 x (put 100 measures + read all back)\n")
-print("| | wall (s), runs | write mean / p50 / p99 (ms) | read mean / p50 / p99 (ms) | all aggregated after (s) |")
-print("| --- | --- | --- | --- | --- |")
-o = orzo("seed-orzo-*")
-g = gnocchi("seed-gnocchi-*.json")
-if o:
-    print("| Orzo (files) | " + ", ".join(f(r["wall_seconds"]) for r in o)
-          + f" | {latency(o, 'write')}"
-          + f" | {latency(o, 'read')}"
-          + f" | {f(med(r.get('settled_seconds') for r in o))} |")
-if g:
-    print("| Gnocchi 4.7.1 | " + ", ".join(f(r["wall_s_clients"]) for r in g)
-          + f" | {latency(g, 'post_latency')}"
-          + f" | {latency(g, 'get_latency')}"
-          + f" | {f(med(r.get('wall_s_until_processed') for r in g))} |")
-if o and g:
-    print(f"\nWall time ratio (median Gnocchi / median Orzo): **{med(r['wall_s_clients'] for r in g) / med(r['wall_seconds'] for r in o):.1f}x**\n")
+def seed_table(title, name, reads):
+    """Orzo's and Gnocchi's runs of one seed-shaped workload, and the wall time ratio."""
+    print(f"### {title}\n")
+    columns = ["wall (s), runs", "write mean / p50 / p99 (ms)"] + (["read mean / p50 / p99 (ms)"] if reads else [])
+    columns.append("all aggregated after (s)")
+    print("| | " + " | ".join(columns) + " |")
+    print("| --- " * (len(columns) + 1) + "|")
+    o = orzo(f"{name}-orzo-*")
+    g = gnocchi(f"{name}-gnocchi-*.json")
+    if o:
+        print("| Orzo (files) | " + ", ".join(f(r["wall_seconds"]) for r in o)
+              + f" | {latency(o, 'write')}"
+              + (f" | {latency(o, 'read')}" if reads else "")
+              + f" | {f(med(r.get('settled_seconds') for r in o))} |")
+    if g:
+        print("| Gnocchi 4.7.1 | " + ", ".join(f(r["wall_s_clients"]) for r in g)
+              + f" | {latency(g, 'post_latency')}"
+              + (f" | {latency(g, 'get_latency')}" if reads else "")
+              + f" | {f(med(r.get('wall_s_until_processed') for r in g))} |")
+    if o and g:
+        ratio = med(r['wall_s_clients'] for r in g) / med(r['wall_seconds'] for r in o)
+        label = "Wall time ratio (median Gnocchi / median Orzo)" if reads else "Wall time ratio"
+        print(f"\n{label}: **{ratio:.1f}x**\n")
 
-print("### Seed without reads: 10 clients x 100 x put 100 measures\n")
-print("| | wall (s), runs | write mean / p50 / p99 (ms) | all aggregated after (s) |")
-print("| --- | --- | --- | --- |")
-o = orzo("noread-orzo-*")
-g = gnocchi("noread-gnocchi-*.json")
-if o:
-    print("| Orzo (files) | " + ", ".join(f(r["wall_seconds"]) for r in o)
-          + f" | {latency(o, 'write')}"
-          + f" | {f(med(r.get('settled_seconds') for r in o))} |")
-if g:
-    print("| Gnocchi 4.7.1 | " + ", ".join(f(r["wall_s_clients"]) for r in g)
-          + f" | {latency(g, 'post_latency')}"
-          + f" | {f(med(r.get('wall_s_until_processed') for r in g))} |")
-if o and g:
-    print(f"\nWall time ratio: **{med(r['wall_s_clients'] for r in g) / med(r['wall_seconds'] for r in o):.1f}x**\n")
+
+seed_table("Seed workload: 10 clients x 100 x (put 100 measures + read all back)", "seed", reads=True)
+seed_table("Seed without reads: 10 clients x 100 x put 100 measures", "noread", reads=False)
 
 print("### Batch: 1,000 metrics x 1,000 measures (10 rounds, requests of 100 metrics x 100 measures)\n")
 print("| | accepted measures/s, runs | all aggregated after (s) | one worker alone: measures/s |")
