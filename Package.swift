@@ -62,6 +62,7 @@ let package = Package(
                 "StorageFiles",
                 "Statsd",
                 "OrzoClient",
+                "OrzoCommandLine",
                 "Telemetry",
                 "OrzoConfig",
                 "BenchReport",
@@ -100,6 +101,11 @@ let package = Package(
             name: "OrzoClient", dependencies: ["WireProtocol", "Storage", "Timeseries", "ZeroMQ"],
             swiftSettings: strictSettings),
 
+        // The command line's own formats: timestamp and measure arguments, reply tables.
+        .target(
+            name: "OrzoCommandLine", dependencies: ["OrzoClient", "WireProtocol", "Storage", "Timeseries"],
+            swiftSettings: strictSettings),
+
         // One configuration: every setting from a flag, the environment, a file or its default.
         .target(
             name: "OrzoConfig",
@@ -127,7 +133,7 @@ let package = Package(
         .target(
             name: "Statsd",
             dependencies: [
-                "OrzoClient", "Storage", "Timeseries", .product(name: "Logging", package: "swift-log"),
+                "OrzoClient", "Storage", "Timeseries", "WireProtocol", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -165,6 +171,9 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         .testTarget(name: "BenchReportTests", dependencies: ["BenchReport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "OrzoCommandLineTests", dependencies: ["OrzoCommandLine", "WireProtocol", "Timeseries"],
+            swiftSettings: strictSettings),
         .testTarget(name: "OrzoConfigTests", dependencies: ["OrzoConfig"], swiftSettings: strictSettings),
         .testTarget(name: "StatsdTests", dependencies: ["Statsd", "Timeseries"], swiftSettings: strictSettings),
         .testTarget(

@@ -75,24 +75,9 @@ public final class OrzoClient {
     }
 
     /// What the server did with an acknowledged put.
-    public struct PutResult: Sendable, Hashable {
-        public var accepted: Int
-        public var rejected: Int
-        /// Up to 100 rejected measures: metric, index within its batch, reason.
-        public var rejections: [Rejection]
-
-        public struct Rejection: Sendable, Hashable {
-            public var metric: String
-            public var index: Int
-            public var reason: String
-
-            public init(metric: String, index: Int, reason: String) {
-                self.metric = metric
-                self.index = index
-                self.reason = reason
-            }
-        }
-    }
+    /// The acknowledgement of a put: accepted and rejected counts, and up to
+    /// 100 rejected measures (metric, index within its batch, reason).
+    public typealias PutResult = PutReply
 
     /// Sends measures to the ROUTER endpoint and waits until the server has
     /// stored them durably. Retries after a timeout; throws the server's error
@@ -111,15 +96,9 @@ public final class OrzoClient {
                 // Replies to earlier, abandoned attempts are skipped by their id.
                 while let reply = try await socket.receive(timeout: deadline - .now) {
                     guard reply.count == 3, reply[1] == requestID else { continue }
-                    let body = try JSONValue.decode(reply[2])
+                    let body = try decodeJSON(reply[2])
                     try throwIfError(verb: reply[0], body: body)
-                    return PutResult(
-                        accepted: body["accepted"]?.intValue ?? 0, rejected: body["rejected"]?.intValue ?? 0,
-                        rejections: (body["rejections"]?.arrayValue ?? []).map {
-                            PutResult.Rejection(
-                                metric: $0["metric"]?.stringValue ?? "", index: $0["index"]?.intValue ?? 0,
-                                reason: $0["reason"]?.stringValue ?? "")
-                        })
+                    return try PutReply(json: body)
                 }
             }
             // No reply: the server may be gone, or our connection stuck. Start afresh.
@@ -131,19 +110,15 @@ public final class OrzoClient {
 
     // MARK: Queries
 
-    /// Sends one query (`op` and its fields, as in the wire protocol) and
-    /// returns the reply body. Retries after a timeout on a new socket.
-    public func request(_ body: [String: JSONValue]) async throws -> JSONValue {
-        try JSONValue.decode(try await requestBytes(body))
+    /// Sends one request and returns the reply body (after checking for an
+    /// error). Retries after a timeout on a new socket.
+    public func send(_ request: QueryRequest) async throws -> [UInt8] {
+        try await self.request(json: request.encoded())
     }
 
-    /// ``request(_:)``, returning the reply body undecoded (after checking for an error).
-    func requestBytes(_ body: [String: JSONValue]) async throws -> [UInt8] {
-        try await request(json: try JSONValue.object(body).encoded())
-    }
-
-    /// Sends a query already encoded as a JSON object and returns the reply body
-    /// as sent (after checking for an error), for callers with their own JSON.
+    /// Sends a query body as given and returns the reply body as sent (after
+    /// checking for an error): for tests and tools that must send what the typed
+    /// requests would refuse to write.
     public func request(json: [UInt8]) async throws -> [UInt8] {
         let frames = [Array(Verb.query.utf8), json]
         for _ in 0..<attempts {
@@ -154,7 +129,7 @@ public final class OrzoClient {
             {
                 guard reply.count == 2 else { throw OrzoClientError.badReply("\(reply.count) frames") }
                 if reply[0] != Array(Verb.ok.utf8) {
-                    try throwIfError(verb: reply[0], body: try JSONValue.decode(reply[1]))
+                    try throwIfError(verb: reply[0], body: try decodeJSON(reply[1]))
                 }
                 return reply[1]
             }
@@ -194,7 +169,7 @@ public final class OrzoClient {
         guard verb == Array(Verb.error.utf8) else {
             throw OrzoClientError.badReply("verb \(String(decoding: verb, as: UTF8.self))")
         }
-        throw OrzoClientError.server(
-            code: body["code"]?.stringValue ?? "error", message: body["message"]?.stringValue ?? "")
+        let error = try ErrorReply(json: body)
+        throw OrzoClientError.server(code: error.code, message: error.message)
     }
 }

@@ -7,6 +7,8 @@ public enum OrzoClientError: Error, Sendable, Hashable, CustomStringConvertible 
     case timeout(endpoint: String, attempts: Int)
     /// A reply that does not follow the wire protocol.
     case badReply(String)
+    /// An argument the server would refuse; nothing was sent.
+    case invalidArgument(String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,7 @@ public enum OrzoClientError: Error, Sendable, Hashable, CustomStringConvertible 
         case .timeout(let endpoint, let attempts):
             "no reply from \(endpoint) after \(attempts) attempt\(attempts == 1 ? "" : "s") (is the server running?)"
         case .badReply(let detail): "bad reply: \(detail)"
+        case .invalidArgument(let detail): "invalid argument: \(detail)"
         }
     }
 

@@ -22,6 +22,8 @@ public final class ServiceCounters: Sendable {
         case metricsQuarantined = "metricd.metrics.quarantined"
         case queries = "query.requests"
         case queryErrors = "query.errors"
+        case queriesBusy = "query.refused.busy"
+        case queriesTimedOut = "query.timed_out"
 
         /// The Prometheus name and labels. Labels come from fixed sets only.
         public var exported: (name: String, labels: [(String, String)]) {
@@ -43,6 +45,8 @@ public final class ServiceCounters: Sendable {
             case .metricsQuarantined: ("orzo_metricd_metrics_quarantined_total", [])
             case .queries: ("orzo_query_requests_total", [])
             case .queryErrors: ("orzo_query_errors_total", [])
+            case .queriesBusy: ("orzo_query_refused_total", [("reason", "busy")])
+            case .queriesTimedOut: ("orzo_query_refused_total", [("reason", "deadline")])
             }
         }
     }

@@ -1,4 +1,3 @@
-import Foundation
 import Storage
 import Synchronization
 import Timeseries
@@ -15,6 +14,13 @@ public struct QueryService: Sendable {
     public let counters: ServiceCounters
     public let metricd: MetricdService?
     public var maxMessageSize: Int64 = 1 << 20
+    /// Requests answered at once; one more is refused with `unavailable` (busy)
+    /// rather than queued behind slow ones.
+    public var maxConcurrentRequests = 64
+    /// The longest a request may take before it is answered `unavailable`.
+    public var requestDeadline: Duration = .seconds(15)
+    /// How long `refresh` waits for a metric's lease held elsewhere.
+    public var refreshLeaseWait: Duration = .seconds(10)
     public static let version = "0.1.0-dev"
 
     public init(
@@ -28,19 +34,66 @@ public struct QueryService: Sendable {
         self.metricd = metricd
     }
 
+    /// Serves until cancelled. The socket's owner (this task) only receives and
+    /// sends; each request is answered in a task of its own, so a slow one (a
+    /// `refresh` waiting on a lease) never delays the others. Answers come back
+    /// through a queue and a wakeup of the owner.
     public func run(endpoint: String, ready: @Sendable () -> Void = {}) async throws {
         let socket = try ZMQSocket(context, type: .router)
         try socket.set(.maxMessageSize(maxMessageSize))
         try socket.bind(endpoint)
         ready()
         defer { socket.close() }
-        while !Task.isCancelled {
-            guard let frames = try await receive(socket), frames.count >= 2 else { continue }
-            let isRequest = frames[1].isEmpty
-            let envelope = Array(frames.prefix(isRequest ? 2 : 1))
-            let payload = Array(frames.dropFirst(envelope.count))
-            let (verb, body) = await handle(payload)
-            _ = try await socket.send(envelope + [Array(verb.utf8), body], timeout: .seconds(5))
+        let wakeup = try ZMQWakeup()
+        let outbox = Outbox()
+        try await withThrowingDiscardingTaskGroup { group in
+            defer { group.cancelAll() }
+            while !Task.isCancelled {
+                for reply in outbox.take() {
+                    // ROUTER drops, never blocks, for a peer that is gone or full.
+                    _ = try await socket.send(reply, timeout: .seconds(1))
+                }
+                guard let frames = try await socket.receive(timeout: .milliseconds(250), wakeup: wakeup),
+                    frames.count >= 2
+                else { continue }
+                let isRequest = frames[1].isEmpty
+                let envelope = Array(frames.prefix(isRequest ? 2 : 1))
+                let payload = Array(frames.dropFirst(envelope.count))
+                if outbox.inFlight.load(ordering: .relaxed) >= maxConcurrentRequests {
+                    counters.add(.queriesBusy)
+                    let busy = ProtocolError(
+                        .unavailable, "the query service is answering \(maxConcurrentRequests) requests; retry")
+                    _ = try await socket.send(
+                        envelope + [Array(Verb.error.utf8), ErrorReply(busy).encoded()], timeout: .seconds(1))
+                    continue
+                }
+                outbox.inFlight.add(1, ordering: .relaxed)
+                group.addTask {
+                    let (verb, body) = await self.handle(payload, deadline: self.requestDeadline)
+                    outbox.put(envelope + [Array(verb.utf8), body])
+                    wakeup.ring()
+                }
+            }
+        }
+    }
+
+    /// Answers one request within `deadline` (then `unavailable`, and the work is cancelled).
+    public func handle(_ payload: [[UInt8]], deadline: Duration) async -> (String, [UInt8]) {
+        await withTaskGroup(of: (String, [UInt8])?.self) { group in
+            group.addTask { await self.handle(payload) }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return Task.isCancelled ? nil : (Verb.error, [])
+            }
+            var answer: (String, [UInt8])?
+            while answer == nil, let next = await group.next() { answer = next }
+            group.cancelAll()
+            guard let answer, !(answer.0 == Verb.error && answer.1.isEmpty) else {
+                counters.add(.queriesTimedOut)
+                let late = ProtocolError(.unavailable, "the request took longer than its deadline of \(deadline)")
+                return (Verb.error, ErrorReply(late).encoded())
+            }
+            return answer
         }
     }
 
@@ -50,18 +103,15 @@ public struct QueryService: Sendable {
         do {
             guard let verb = payload.first, verb == Array(Verb.query.utf8) else {
                 throw ProtocolError(
-                    .unknownVerb, "unknown verb '\(String(decoding: payload.first ?? [], as: UTF8.self))'")
+                    .unknownVerb, "unknown verb '\(PutParser.printable(payload.first ?? []))'")
             }
-            guard payload.count == 2,
-                let request = try? JSONSerialization.jsonObject(with: Data(payload[1])) as? [String: Any]
-            else { throw ProtocolError(.badRequest, "a query is one frame holding a JSON object") }
-            guard let op = request["op"] as? String else {
-                throw ProtocolError(.badRequest, "the request has no \"op\"")
+            guard payload.count == 2 else {
+                throw ProtocolError(.badRequest, "a query is one frame holding a JSON object")
             }
-            return (Verb.ok, json(try await answer(op, Request(request))))
+            return (Verb.ok, try await answer(try QueryRequest.decode(payload[1])))
         } catch let error as ProtocolError {
             counters.add(.queryErrors)
-            return (Verb.error, errorBody(error.code, error.message))
+            return (Verb.error, ErrorReply(error).encoded())
         } catch let error as IndexerError {
             counters.add(.queryErrors)
             return (Verb.error, errorBody(code(error), error.description))
@@ -78,6 +128,8 @@ public struct QueryService: Sendable {
             case .corrupt: return (Verb.error, errorBody(.internal, error.description))  // not retryable
             case .leaseLost, .unavailable: return (Verb.error, errorBody(.unavailable, error.description))
             }
+        } catch is CancellationError {
+            return (Verb.error, errorBody(.unavailable, "cancelled"))
         } catch {
             counters.add(.queryErrors)
             return (Verb.error, errorBody(.unavailable, "\(error)"))
@@ -93,85 +145,80 @@ public struct QueryService: Sendable {
         }
     }
 
-    private func answer(_ op: String, _ request: Request) async throws -> Any {
+    private func answer(_ request: QueryRequest) async throws -> [UInt8] {
         let indexer = directory.indexer
-        switch op {
-        case "capabilities":
-            return ["aggregation_methods": AggregationMethod.all.map(\.name), "version": Self.version]
-        case "status":
+        switch request {
+        case .capabilities:
+            return CapabilitiesReply(aggregationMethods: AggregationMethod.all.map(\.name), version: Self.version).json
+                .encoded()
+        case .status:
             var metrics = 0
             for sack in 0..<storage.sackCount {
                 metrics += try await storage.metricsWithPendingMeasures(inSack: sack).count
             }
             let quarantined = metricd?.quarantine.withLock { $0 } ?? [:]
-            return [
-                "backlog": ["metrics": metrics],
-                "workers": metricd.map { [["role": "metricd", "workers": $0.workers]] } ?? [],
-                "counters": counters.snapshot,
-                "quarantined": quarantined.map { ["metric": $0.key.rawValue, "reason": $0.value] },
-            ]
-        case "create_archive_policy":
-            let policy = try makePolicy(request)
+            return StatusReply(
+                backlogMetrics: metrics, backlogMeasures: 0,
+                workers: metricd.map { [StatusReply.Workers(role: "metricd", workers: $0.workers)] } ?? [],
+                counters: counters.snapshot,
+                quarantined: quarantined.map { StatusReply.Quarantined(metric: $0.key.rawValue, reason: $0.value) }
+            ).json.encoded()
+        case .createArchivePolicy(let spec):
+            let policy = try spec.policy()
             try await indexer.createArchivePolicy(policy)
-            return describe(policy)
-        case "get_archive_policy":
-            guard let policy = try await indexer.archivePolicy(named: try request.string("name")) else {
-                throw ProtocolError(.notFound, "Archive policy \(try request.string("name")) does not exist")
+            return ArchivePolicyReply(policy).json.encoded()
+        case .getArchivePolicy(let name):
+            guard let policy = try await indexer.archivePolicy(named: name) else {
+                throw ProtocolError(.notFound, "Archive policy \(name) does not exist")
             }
-            return describe(policy)
-        case "list_archive_policies":
-            return try await indexer.archivePolicies().map(describe)
-        case "delete_archive_policy":
-            try await indexer.deleteArchivePolicy(named: try request.string("name"))
-            directory.forgetPolicy(try request.string("name"))
-            return [String: Any]()
-        case "create_archive_policy_rule":
+            return ArchivePolicyReply(policy).json.encoded()
+        case .listArchivePolicies:
+            return JSONValue.array(try await indexer.archivePolicies().map { ArchivePolicyReply($0).json }).encoded()
+        case .deleteArchivePolicy(let name):
+            try await indexer.deleteArchivePolicy(named: name)
+            directory.forgetPolicy(name)
+            return JSONValue.object([:]).encoded()
+        case .createArchivePolicyRule(let spec):
             let rule = try ArchivePolicyRule(
-                name: try request.string("name"), metricPattern: try request.string("metric_pattern"),
-                archivePolicyName: try request.string("archive_policy_name"))
+                name: spec.name, metricPattern: spec.metricPattern, archivePolicyName: spec.archivePolicyName)
             try await indexer.createRule(rule)
-            return describe(rule)
-        case "list_archive_policy_rules":
-            return try await indexer.rules().map(describe)
-        case "delete_archive_policy_rule":
-            try await indexer.deleteRule(named: try request.string("name"))
-            return [String: Any]()
-        case "create_metric":
-            let name = try request.string("name")
-            _ = try PutParser.metricName(Array(name.utf8))
+            return RuleReply(rule).json.encoded()
+        case .listArchivePolicyRules:
+            return JSONValue.array(try await indexer.rules().map { RuleReply($0).json }).encoded()
+        case .deleteArchivePolicyRule(let name):
+            try await indexer.deleteRule(named: name)
+            return JSONValue.object([:]).encoded()
+        case .createMetric(let spec):
             let record: MetricRecord
-            if let policy = request.optionalString("archive_policy_name") {
-                record = try await indexer.createMetric(
-                    name: name, archivePolicyName: policy, unit: request.optionalString("unit"))
+            if let policy = spec.archivePolicyName {
+                record = try await indexer.createMetric(name: spec.name, archivePolicyName: policy, unit: spec.unit)
             } else {
-                guard let rule = ArchivePolicyRule.match(name, in: try await indexer.rules()) else {
-                    throw ProtocolError(.badRequest, "No archive policy name specified and no rule matches \(name)")
+                guard let rule = ArchivePolicyRule.match(spec.name, in: try await indexer.rules()) else {
+                    throw ProtocolError(
+                        .badRequest, "No archive policy name specified and no rule matches \(spec.name)")
                 }
                 record = try await indexer.createMetric(
-                    name: name, archivePolicyName: rule.archivePolicyName, unit: request.optionalString("unit"))
+                    name: spec.name, archivePolicyName: rule.archivePolicyName, unit: spec.unit)
             }
-            return try await describe(record)
-        case "get_metric":
-            return try await describe(try await requireMetric(try request.string("name")))
-        case "delete_metric":
-            let record = try await indexer.deleteMetric(named: try request.string("name"))
+            return try await describe(record).json.encoded()
+        case .getMetric(let name):
+            return try await describe(try await requireMetric(name)).json.encoded()
+        case .deleteMetric(let name):
+            let record = try await indexer.deleteMetric(named: name)
             directory.forget(record)
             try await storage.deleteMetric(record.id)
-            return [String: Any]()
-        case "list_metrics":
-            let limit = min(max(request.optionalInt("limit") ?? 1000, 1), 10_000)
-            let records = try await indexer.metrics(
-                prefix: request.optionalString("prefix") ?? "", after: request.optionalString("marker"), limit: limit)
-            return [
-                "metrics": records.map { ["name": $0.name, "archive_policy_name": $0.archivePolicyName] },
-                "next_marker": records.count == limit ? (records.last?.name as Any) : NSNull(),
-            ]
-        case "get_measures":
-            return ["measures": try await measures(request)]
-        case "aggregates":
-            return try await aggregates(request)
-        default:
-            throw ProtocolError(.badRequest, "unknown op '\(op)'")
+            return JSONValue.object([:]).encoded()
+        case .listMetrics(let list):
+            let limit = list.limit ?? 1000
+            let records = try await indexer.metrics(prefix: list.prefix ?? "", after: list.marker, limit: limit)
+            return MetricsPage(
+                metrics: records.map { MetricsPage.Entry(name: $0.name, archivePolicyName: $0.archivePolicyName) },
+                nextMarker: records.count == limit ? records.last?.name : nil
+            ).json.encoded()
+        case .getMeasures(let query):
+            return MeasuresReply.encode(try await measures(query))
+        case .aggregates(let query):
+            return try await aggregates(query)
         }
     }
 
@@ -182,53 +229,51 @@ public struct QueryService: Sendable {
         return record
     }
 
-    private func measures(_ request: Request) async throws -> JSONFragment {
-        let record = try await requireMetric(try request.string("metric"))
+    private func measures(_ query: QueryRequest.GetMeasures) async throws -> [JSONWriter.PointSegment] {
+        let record = try await requireMetric(query.metric)
         guard let policy = try await directory.policy(named: record.archivePolicyName) else {
             throw ProtocolError(.internal, "the policy of \(record.name) is missing")
         }
-        let methodName = request.optionalString("aggregation") ?? "mean"
+        let methodName = query.aggregation ?? "mean"
         guard let method = policy.aggregationMethods.first(where: { $0.name == methodName }) else {
             throw ProtocolError(
-                .notFound, "Aggregation method '\(methodName)' does not exist for metric \(record.name)")
+                .notFound,
+                "Aggregation method '\(ProtocolError.printable(methodName))' does not exist for metric \(record.name)")
         }
-        let start = try request.timestamp("start")
-        let stop = try request.timestamp("stop")
         var items = policy.definition
-        if let granularity = try request.duration("granularity") {
+        if let granularity = query.granularity {
             guard let item = policy.item(granularity: granularity) else {
                 throw ProtocolError(
                     .notFound,
-                    "Aggregation method '\(methodName)' at granularity \(granularity) does not exist for \(record.name)"
-                )
+                    "Aggregation method '\(methodName)' at granularity \(Double(granularity) / 1e9) does not exist for "
+                        + "\(record.name)")
             }
             items = [item]
         }
-        let resample = try request.duration("resample")
-        if resample != nil && request.raw["granularity"] == nil {
+        if query.resample != nil && query.granularity == nil {
             throw ProtocolError(.badRequest, "A granularity must be specified to resample")
         }
-        if request.optionalBool("refresh") == true { try await refresh(record.id, policy) }
+        if query.refresh == true { try await refresh(record.id, policy) }
         var segments: [JSONWriter.PointSegment] = []
         for item in items.sorted(by: { $0.granularity > $1.granularity }) {
             let aggregation = Aggregation(method: method, granularity: item.granularity, timespan: item.timespan)
             let key = AggregationKey(aggregation)
-            let from = start.map { SplitKey(containing: $0, granularity: item.granularity) }
-            let to = stop.map { SplitKey(containing: $0, granularity: item.granularity) }
+            let from = query.start.map { SplitKey(containing: $0, granularity: item.granularity) }
+            let to = query.stop.map { SplitKey(containing: $0, granularity: item.granularity) }
             let stored = try await storage.readAggregate(record.id, key, from: from, to: to)
             let points = AggregateReader.read(
-                stored, aggregation: aggregation, start: start, stop: stop, resample: resample)
+                stored, aggregation: aggregation, start: query.start, stop: query.stop, resample: query.resample)
             segments.append(
                 JSONWriter.PointSegment(
-                    timestamps: points.timestamps, granularity: Double(resample ?? item.granularity) / 1e9,
+                    timestamps: points.timestamps, granularity: Double(query.resample ?? item.granularity) / 1e9,
                     values: points.values))
         }
-        return JSONWriter.pointRows(segments)
+        return segments
     }
 
     /// Gnocchi's cross-metric aggregation over the operations language.
-    private func aggregates(_ request: Request) async throws -> Any {
-        let operations = try Operations(parsing: try request.string("operations"))
+    private func aggregates(_ query: QueryRequest.Aggregates) async throws -> [UInt8] {
+        let operations = try Operations(parsing: query.operations)
         var records: [String: MetricRecord] = [:]
         var policies: [String: ArchivePolicy] = [:]
         for reference in operations.references where records[reference.metric] == nil {
@@ -236,31 +281,22 @@ public struct QueryService: Sendable {
             records[reference.metric] = record
             policies[reference.metric] = try await directory.policy(named: record.archivePolicyName)
         }
-        let start = try request.timestamp("start")
-        let stop = try request.timestamp("stop")
+        let (start, stop) = (query.start, query.stop)
         let granularities = try CrossAggregation.granularities(
-            for: operations, policies: policies, requested: try request.duration("granularity"))
+            for: operations, policies: policies, requested: query.granularity)
         // As Gnocchi's POST /v1/aggregates: with neither fill nor needed_overlap, dropna.
-        var fill: Fill?
-        if let text = request.raw["fill"] {
-            let string = (text as? String) ?? (text as? NSNumber)?.stringValue ?? ""
-            guard let parsed = Fill(string) else {
-                throw ProtocolError(
-                    .badRequest,
-                    "fill must be a number, 'dropna', 'null', 'ffill', 'bfill', 'full_ffill' or 'full_bfill'")
-            }
-            fill = parsed
-        }
-        let neededOverlap = (request.raw["needed_overlap"] as? NSNumber).map { Double(truncating: $0) }
-        if fill == nil && neededOverlap == nil { fill = .dropna }
+        var fill = query.fill
+        if fill == nil && query.neededOverlap == nil { fill = .dropna }
         var series: [Nanoseconds: [TimeSeries]] = [:]
         for granularity in granularities {
             var columns: [TimeSeries] = []
             for reference in operations.references {
-                let record = records[reference.metric]!
-                let policy = policies[reference.metric]!
-                let item = policy.item(granularity: granularity)!
-                let method = policy.aggregationMethods.first { $0.name == reference.aggregation }!
+                guard let record = records[reference.metric], let policy = policies[reference.metric],
+                    let item = policy.item(granularity: granularity),
+                    let method = policy.aggregationMethods.first(where: { $0.name == reference.aggregation })
+                else {
+                    throw OperationsError.unknownAggregation(metric: reference.metric, method: reference.aggregation)
+                }
                 let aggregation = Aggregation(method: method, granularity: granularity, timespan: item.timespan)
                 let stored = try await storage.readAggregate(
                     record.id, AggregationKey(aggregation),
@@ -287,25 +323,28 @@ public struct QueryService: Sendable {
             return JSONWriter.pointRows(segments)
         }
         switch try CrossAggregation.evaluate(
-            operations, series: series, start: start, stop: stop, neededOverlap: neededOverlap ?? 100, fill: fill)
+            operations, series: series, start: start, stop: stop, neededOverlap: query.neededOverlap ?? 100,
+            fill: fill)
         {
         case .aggregated(let points):
-            return ["aggregated": rows(points)]
+            return AggregatesReply.encodeAggregated(rows(points))
         case .perReference(let results):
-            var output: [String: [String: Any]] = [:]
+            var output: [String: [String: JSONFragment]] = [:]
             for (reference, points) in results {
                 output[reference.metric, default: [:]][reference.aggregation] = rows(points)
             }
-            return output
+            return AggregatesReply.encodePerMetric(output)
         }
     }
 
-    /// Processes the metric's pending measures under its lease, waiting up to 10 s for it.
+    /// Processes the metric's pending measures under its lease, waiting for it
+    /// up to `refreshLeaseWait` (the task is cancelled at the request's deadline).
     private func refresh(_ metric: MetricID, _ policy: ArchivePolicy) async throws {
         let cycle = ProcessingCycle(storage: storage)
         let instruments = CycleInstruments(counters: counters)
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + refreshLeaseWait
         while true {
+            try Task.checkCancellation()
             let started = ContinuousClock.now
             switch try await cycle.process(metric, policy: policy) {
             case .idle: return
@@ -321,108 +360,29 @@ public struct QueryService: Sendable {
         }
     }
 
-    private func makePolicy(_ request: Request) throws -> ArchivePolicy {
-        guard let definition = request.raw["definition"] as? [[String: Any]], !definition.isEmpty else {
-            throw ProtocolError(.badRequest, "definition: a list of {granularity, points} or {granularity, timespan}")
-        }
-        let items = try definition.map { entry in
-            let item = Request(entry)
-            return try ArchivePolicyItem(
-                granularity: try item.duration("granularity"), points: item.optionalInt("points"),
-                timespan: try item.duration("timespan"))
-        }
-        var methods = AggregationMethod.defaults
-        if let names = request.raw["aggregation_methods"] as? [String] {
-            methods = try ArchivePolicy.resolveAggregationMethods(names)
-        }
-        return try ArchivePolicy(
-            name: try request.string("name"), backWindow: request.optionalInt("back_window") ?? 0, definition: items,
-            aggregationMethods: methods)
-    }
-
-    private func describe(_ policy: ArchivePolicy) -> [String: Any] {
-        [
-            "name": policy.name, "back_window": policy.backWindow,
-            "aggregation_methods": policy.aggregationMethods.map(\.name),
-            "definition": policy.definition.map { item -> [String: Any] in
-                [
-                    "granularity": Double(item.granularity) / 1e9, "points": item.points as Any? ?? NSNull(),
-                    "timespan": item.timespan.map { Double($0) / 1e9 } as Any? ?? NSNull(),
-                ]
-            },
-        ]
-    }
-
-    private func describe(_ rule: ArchivePolicyRule) -> [String: Any] {
-        ["name": rule.name, "metric_pattern": rule.metricPattern, "archive_policy_name": rule.archivePolicyName]
-    }
-
-    private func describe(_ record: MetricRecord) async throws -> [String: Any] {
+    private func describe(_ record: MetricRecord) async throws -> MetricReply {
         let counters = try await storage.counters(record.id)
-        var result: [String: Any] = [
-            "name": record.name, "id": record.id.rawValue, "archive_policy_name": record.archivePolicyName,
-            "counters": [
-                "measures_processed": counters.measuresProcessed, "measures_dropped_too_old": counters.droppedTooOld,
-                "duplicates_replaced": counters.duplicatesReplaced,
-            ],
-        ]
-        if let policy = try await directory.policy(named: record.archivePolicyName) {
-            result["archive_policy"] = describe(policy)
-        }
-        result["unit"] = record.unit ?? NSNull()
-        return result
+        let policy = try await directory.policy(named: record.archivePolicyName)
+        return MetricReply(
+            name: record.name, id: record.id.rawValue, archivePolicyName: record.archivePolicyName, unit: record.unit,
+            counters: counters, archivePolicy: policy.map(ArchivePolicyReply.init))
     }
 }
 
-/// Typed access to a JSON request's fields, with the protocol's errors.
-struct Request {
-    let raw: [String: Any]
-    init(_ raw: [String: Any]) { self.raw = raw }
+/// Answers waiting for the socket's owner to send them, and how many requests are being answered.
+private final class Outbox: Sendable {
+    private let queue = Mutex<[[[UInt8]]]>([])
+    let inFlight = Atomic<Int>(0)
 
-    func string(_ key: String) throws -> String {
-        guard let value = raw[key] as? String, !value.isEmpty else {
-            throw ProtocolError(.badRequest, "\"\(key)\" must be a non-empty string")
-        }
-        return value
+    func put(_ reply: [[UInt8]]) {
+        queue.withLock { $0.append(reply) }
+        inFlight.subtract(1, ordering: .relaxed)
     }
 
-    func optionalString(_ key: String) -> String? { raw[key] as? String }
-    func optionalBool(_ key: String) -> Bool? { raw[key] as? Bool }
-
-    func optionalInt(_ key: String) -> Int? {
-        (raw[key] as? NSNumber).flatMap {
-            Double(truncating: $0) == Double(Int(truncating: $0)) ? Int(truncating: $0) : nil
+    func take() -> [[[UInt8]]] {
+        queue.withLock { queue in
+            defer { queue = [] }
+            return queue
         }
     }
-
-    /// A timestamp: ISO 8601 with a zone, or seconds since the epoch.
-    func timestamp(_ key: String) throws -> Nanoseconds? {
-        guard let value = raw[key], !(value is NSNull) else { return nil }
-        if let text = value as? String, let parsed = Timestamps.parseISO8601(text) { return parsed }
-        if let number = value as? NSNumber, !isBoolean(number) {
-            let seconds = Double(truncating: number)
-            if seconds.isFinite, seconds >= 0, seconds < 9.2e9 { return Nanoseconds((seconds * 1e9).rounded()) }
-        }
-        throw ProtocolError(
-            .badRequest, "\"\(key)\" must be an ISO 8601 timestamp with a zone, or seconds since the epoch")
-    }
-
-    /// A duration in seconds.
-    func duration(_ key: String) throws -> Nanoseconds? {
-        guard let value = raw[key], !(value is NSNull) else { return nil }
-        guard let number = value as? NSNumber, !isBoolean(number) else {
-            throw ProtocolError(.badRequest, "\"\(key)\" must be a number of seconds")
-        }
-        let seconds = Double(truncating: number)
-        guard seconds.isFinite, seconds > 0, seconds < 1e10 else {
-            throw ProtocolError(.badRequest, "\"\(key)\" must be a positive number of seconds")
-        }
-        return Nanoseconds(seconds * 1e9)
-    }
-}
-
-/// Whether a number from JSONSerialization was `true` or `false` in the text:
-/// on Linux a JSON 1 also bridges to Bool, so ask for the stored type instead.
-func isBoolean(_ number: NSNumber) -> Bool {
-    String(cString: number.objCType) == "c"
 }

@@ -6,6 +6,7 @@ import OrzoClient
 import Storage
 import Synchronization
 import Timeseries
+import WireProtocol
 
 /// `orzo statsd`: a UDP listener for the statsd line protocol that flushes
 /// each interval's aggregated values into Orzo with acknowledged puts.

@@ -17,12 +17,24 @@ public struct ArchivePolicyItem: Hashable, Sendable {
     )
         throws(ArchivePolicyError)
     {
-        if let granularity, let points, let timespan, timespan != granularity * Nanoseconds(points) {
-            throw .invalidDefinition("timespan ≠ granularity × points")
-        }
         if let granularity, granularity <= 0 { throw .invalidDefinition("Granularity should be > 0") }
         if let points, points <= 0 { throw .invalidDefinition("Number of points should be > 0") }
         if let timespan, timespan <= 0 { throw .invalidDefinition("Timespan should be > 0") }
+        if let granularity, granularity > Limits.maxGranularity {
+            throw .invalidDefinition("granularity must be \(Limits.granularityRangeText), not \(seconds(granularity))")
+        }
+        if let timespan, timespan > Limits.maxTimespan {
+            throw .invalidDefinition("timespan must be \(Limits.timespanRangeText), not \(seconds(timespan))")
+        }
+        if let granularity, let points {
+            let (product, overflow) = granularity.multipliedReportingOverflow(by: Nanoseconds(points))
+            guard !overflow, product <= Limits.maxTimespan else {
+                throw .invalidDefinition(
+                    "points × granularity must be at most \(seconds(Limits.maxTimespan)) seconds: "
+                        + "\(points) points of \(seconds(granularity)) s")
+            }
+            if let timespan, timespan != product { throw .invalidDefinition("timespan ≠ granularity × points") }
+        }
         switch (granularity, points, timespan) {
         case (let granularity?, let points?, _):
             self.granularity = granularity
@@ -42,6 +54,10 @@ public struct ArchivePolicyItem: Hashable, Sendable {
         case (nil, let points?, let timespan?):
             let granularity = timespan / Nanoseconds(points)
             guard granularity > 0 else { throw .invalidDefinition("Granularity should be > 0") }
+            guard granularity <= Limits.maxGranularity else {
+                throw .invalidDefinition(
+                    "granularity must be \(Limits.granularityRangeText), not \(seconds(granularity))")
+            }
             self.granularity = granularity
             self.points = points
         default:
@@ -85,6 +101,14 @@ public struct ArchivePolicy: Hashable, Sendable {
             throw .invalidDefinition(
                 "Granularity \(seconds(item.granularity)) s does not divide the coarsest granularity "
                     + "\(seconds(coarsest)) s evenly; buckets would straddle raw blocks")
+        }
+        // The raw buffer keeps (back_window + 1 for rate: methods) blocks of the coarsest granularity.
+        let (kept, overflow) = coarsest.multipliedReportingOverflow(by: Nanoseconds(backWindow) &+ 1)
+        guard backWindow < Int.max, !overflow, kept <= Limits.maxTimespan else {
+            throw .invalidDefinition(
+                "back_window must be at most \(Limits.maxTimespan / coarsest - 1) with a coarsest granularity of "
+                    + "\(seconds(coarsest)) s (its blocks must fit in \(seconds(Limits.maxTimespan)) s), not \(backWindow)"
+            )
         }
         self.name = name
         self.backWindow = backWindow

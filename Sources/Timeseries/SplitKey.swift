@@ -14,13 +14,25 @@ public struct SplitKey: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     /// The split holding `timestamp` at `granularity`.
     public init(containing timestamp: Nanoseconds, granularity: Nanoseconds) {
-        self.init(start: floorTimestamp(timestamp, to: granularity * pointsPerSplit), granularity: granularity)
+        self.init(start: floorTimestamp(timestamp, to: Self.span(granularity)), granularity: granularity)
     }
 
-    /// The first timestamp after this split.
-    public var end: Nanoseconds { start + granularity * pointsPerSplit }
+    /// The time a split covers: `granularity × 3,600`, saturated at `Int64.max` (only a
+    /// granularity beyond ``Limits/maxGranularity``, which no valid policy has, saturates).
+    @inline(__always)
+    static func span(_ granularity: Nanoseconds) -> Nanoseconds {
+        let (span, overflow) = granularity.multipliedReportingOverflow(by: pointsPerSplit)
+        return overflow ? .max : span
+    }
 
-    /// The split after this one.
+    /// The first timestamp after this split, saturated at `Int64.max`: the last
+    /// split before 2262 may end past what `Int64` nanoseconds can say.
+    public var end: Nanoseconds {
+        let (end, overflow) = start.addingReportingOverflow(Self.span(granularity))
+        return overflow ? .max : end
+    }
+
+    /// The split after this one (the last split before 2262 has none: its end saturates).
     public var next: SplitKey { SplitKey(start: end, granularity: granularity) }
 
     public static func < (lhs: SplitKey, rhs: SplitKey) -> Bool {

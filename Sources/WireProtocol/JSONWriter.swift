@@ -77,6 +77,8 @@ public enum JSONWriter {
     static func appendDouble(_ double: Double, to output: inout [UInt8]) {
         if !double.isFinite {
             output.append(contentsOf: "null".utf8)
+        } else if double == 0 && double.sign == .minus {
+            output.append(contentsOf: "-0.0".utf8)  // the integer form would lose the sign
         } else if double == double.rounded() && abs(double) < 1e15 {
             appendInteger(Int64(double), to: &output)  // 300 rather than 300.0
         } else {
@@ -111,6 +113,8 @@ public enum JSONWriter {
         switch value {
         case let fragment as JSONFragment:
             output.append(contentsOf: fragment.bytes)
+        case let json as JSONValue:
+            json.write(to: &output)
         case is NSNull:
             output.append(contentsOf: "null".utf8)
         // On Linux an NSNumber read by JSONSerialization casts to Bool even when the
@@ -155,7 +159,7 @@ public enum JSONWriter {
         }
     }
 
-    private static func writeString(_ string: String, to output: inout [UInt8]) {
+    static func writeString(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in string.utf8 {
             switch byte {
@@ -215,6 +219,8 @@ private struct RowWriter {
     mutating func double(_ value: Double) {
         if !value.isFinite {
             for byte in "null".utf8 { put(byte) }
+        } else if value == 0 && value.sign == .minus {
+            for byte in "-0.0".utf8 { put(byte) }  // the integer form would lose the sign
         } else if value == value.rounded() && abs(value) < 1e15 {
             JSONWriter.writeInteger(Int64(value)) { put($0) }
         } else {

@@ -72,7 +72,8 @@ public enum Timestamps {
         }
         let (result, overflow) = seconds.multipliedReportingOverflow(by: nanosecondsPerSecond)
         guard !overflow else { return nil }
-        return result + nanos
+        let (sum, sumOverflow) = result.addingReportingOverflow(nanos)
+        return sumOverflow ? nil : sum
     }
 
     /// "2026-11-24T10:00:00+00:00", or with the fractional digits needed.

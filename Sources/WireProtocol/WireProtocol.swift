@@ -141,7 +141,7 @@ public enum PutParser {
         return name
     }
 
-    static func printable(_ bytes: [UInt8]) -> String {
+    public static func printable(_ bytes: [UInt8]) -> String {
         String(decoding: bytes.prefix(40), as: UTF8.self).unicodeScalars.map {
             $0.value < 0x20 || $0.value == 0x7F ? "?" : String($0)
         }.joined()

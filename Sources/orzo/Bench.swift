@@ -3,6 +3,7 @@ import BenchReport
 import Foundation
 import OrzoClient
 import Timeseries
+import WireProtocol
 
 extension Orzo {
     /// The seed's benchmark (Gnocchi's old perf tool: clients in parallel, each
@@ -255,7 +256,7 @@ extension Orzo {
             }
             var lastFullCheck = clock.now
             while seconds(started.duration(to: clock.now)) <= settleSeconds {
-                let backlog = try await admin.status()["backlog"]?["metrics"]?.intValue
+                let backlog: Int? = try await admin.status().backlogMetrics
                 let at = seconds(started.duration(to: clock.now))
                 if backlog == 0 {
                     guard let counted = try await allCounted() else { return nil }

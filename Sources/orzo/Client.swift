@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OrzoClient
+import OrzoCommandLine
 import OrzoConfig
 import Storage
 import Timeseries
@@ -33,79 +34,29 @@ struct ClientOptions: ParsableArguments {
         try OrzoClient(endpoints: .init(push: push, ack: ack, query: query), timeout: .seconds(timeout), attempts: 1)
     }
 
-    /// Sends one query and returns the body, or fails with the server's error.
-    func request(_ body: [String: Any]) async throws -> Any {
-        let reply = try await connect().request(json: JSONWriter.encode(body))
-        return try JSONSerialization.jsonObject(with: Data(reply), options: [.fragmentsAllowed])
-    }
-
-    /// Prints a reply: JSON as is, or a table of the given columns.
-    func show(_ value: Any, columns: [String]) {
+    /// Prints a reply: its JSON, or a table.
+    func show(_ json: JSONValue, _ table: @autoclosure () -> Table) {
         if format == .json {
-            print(String(decoding: JSONWriter.encode(value), as: UTF8.self))
-            return
+            print(String(decoding: json.encoded(), as: UTF8.self))
+        } else {
+            print(table().text)
         }
-        let rows: [[String: Any]] = (value as? [[String: Any]]) ?? (value as? [String: Any]).map { [$0] } ?? []
-        printTable(columns, rows.map { row in columns.map { cell(row[$0]) } })
     }
 }
 
-func cell(_ value: Any?) -> String {
-    switch value {
-    case nil, is NSNull: return ""
-    case let string as String: return string
-    case let number as NSNumber: return number.stringValue
-    case let array as [Any]: return array.map { cell($0) }.joined(separator: ", ")
-    case let dictionary as [String: Any]:
-        return dictionary.keys.sorted().map { "\($0)=\(cell(dictionary[$0]))" }.joined(separator: " ")
-    default: return "\(value!)"
-    }
-}
-
-func printTable(_ header: [String], _ rows: [[String]]) {
-    let widths = header.indices.map { column in ([header[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0 }
-    func line(_ cells: [String]) -> String {
-        zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            .trimmingCharacters(in: .whitespaces)
-    }
-    print(line(header))
-    print(line(widths.map { String(repeating: "-", count: $0) }))
-    for row in rows { print(line(row)) }
-}
-
-/// A timestamp from the command line: ISO 8601 (a zone, or UTC if none), seconds
-/// since the epoch, "now", or relative to now ("-1h", "-30min", "-2d", "+10s", or
-/// "now-1h", which needs no "=" after an option).
+/// A timestamp argument, as a validation error the argument parser shows.
 func parseTimestamp(_ text: String, now: Nanoseconds = wallClockNanoseconds()) throws -> Nanoseconds {
-    if text == "now" { return now }
-    if text.hasPrefix("now-") || text.hasPrefix("now+") {
-        return try parseTimestamp(String(text.dropFirst(3)), now: now)
-    }
-    if let first = text.first, first == "-" || first == "+", let duration = parseRelative(String(text.dropFirst())) {
-        return first == "-" ? now - duration : now + duration
-    }
-    if let seconds = Double(text), seconds.isFinite { return Nanoseconds((seconds * 1e9).rounded()) }
-    if let parsed = Timestamps.parseISO8601(text) ?? Timestamps.parseISO8601(text + "Z") { return parsed }
-    throw ValidationError("'\(text)' is not a timestamp: give ISO 8601, epoch seconds, now, or now-1h, now-2d …")
+    do { return try TimestampArgument.parse(text, now: now) } catch { throw ValidationError(error.description) }
 }
 
-private func parseRelative(_ text: String) -> Nanoseconds? {
-    let units: [(String, Double)] = [
-        ("ms", 1e-3), ("s", 1), ("sec", 1), ("min", 60), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800),
-    ]
-    for (suffix, scale) in units.sorted(by: { $0.0.count > $1.0.count }) where text.hasSuffix(suffix) {
-        if let number = Double(text.dropLast(suffix.count)), number >= 0 { return Nanoseconds(number * scale * 1e9) }
-    }
-    return nil
-}
+/// Prints a table of plain cells.
+func printTable(_ header: [String], _ rows: [[String]]) { print(Table(header: header, rows: rows).text) }
 
 extension Orzo {
     struct ArchivePolicyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "archive-policy", abstract: "Create, list, show and delete archive policies.",
             subcommands: [Create.self, List.self, Show.self, Delete.self])
-
-        static let columns = ["name", "back_window", "definition", "aggregation_methods"]
 
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create an archive policy.")
@@ -120,23 +71,30 @@ extension Orzo {
             @OptionGroup var client: ClientOptions
 
             func run() async throws {
-                var request: [String: Any] = ["op": "create_archive_policy", "name": name, "back_window": backWindow]
-                request["definition"] = try definition.map(parseDefinition)
-                if let aggregationMethods {
-                    request["aggregation_methods"] = aggregationMethods.split(separator: ",").map(String.init)
-                }
-                client.show(try await client.request(request), columns: ArchivePolicyCommand.columns)
+                let spec = QueryRequest.ArchivePolicySpec(
+                    name: name, backWindow: backWindow,
+                    aggregationMethods: aggregationMethods.map { $0.split(separator: ",").map(String.init) },
+                    definition: try definition.map(parseDefinition))
+                let policy = try await client.connect().createArchivePolicy(spec)
+                client.show(policy.json, Table(policies: [policy]))
             }
 
-            private func parseDefinition(_ text: String) throws -> [String: Any] {
-                var item: [String: Any] = [:]
+            private func parseDefinition(_ text: String) throws -> QueryRequest.ArchivePolicySpec.Item {
+                var item = QueryRequest.ArchivePolicySpec.Item()
                 for part in text.split(separator: ",") {
                     let pair = part.split(separator: ":", maxSplits: 1)
-                    guard pair.count == 2, let number = Double(pair[1]) else {
+                    let number = pair.count == 2 ? Double(pair[1]) : nil
+                    switch (pair.first, number) {
+                    case ("granularity"?, let seconds?): item.granularity = Limits.granularity(fromSeconds: seconds)
+                    case ("timespan"?, let seconds?): item.timespan = Limits.timespan(fromSeconds: seconds)
+                    case ("points"?, let count?): item.points = Int(exactly: count)
+                    default:
                         throw ValidationError(
                             "definition '\(text)': use granularity:SECONDS,points:N or timespan:SECONDS")
                     }
-                    item[String(pair[0])] = number
+                    if item.granularity == nil && item.timespan == nil && item.points == nil {
+                        throw ValidationError("definition '\(text)': a value is out of range")
+                    }
                 }
                 return item
             }
@@ -146,8 +104,8 @@ extension Orzo {
             static let configuration = CommandConfiguration(abstract: "List archive policies.")
             @OptionGroup var client: ClientOptions
             func run() async throws {
-                client.show(
-                    try await client.request(["op": "list_archive_policies"]), columns: ArchivePolicyCommand.columns)
+                let policies = try await client.connect().archivePolicies()
+                client.show(.array(policies.map(\.json)), Table(policies: policies))
             }
         }
 
@@ -156,9 +114,8 @@ extension Orzo {
             @Argument(help: "The policy's name.") var name: String
             @OptionGroup var client: ClientOptions
             func run() async throws {
-                client.show(
-                    try await client.request(["op": "get_archive_policy", "name": name]),
-                    columns: ArchivePolicyCommand.columns)
+                let policy = try await client.connect().archivePolicy(name)
+                client.show(policy.json, Table(policies: [policy]))
             }
         }
 
@@ -167,7 +124,7 @@ extension Orzo {
                 abstract: "Delete an archive policy no metric or rule uses.")
             @Argument(help: "The policy's name.") var name: String
             @OptionGroup var client: ClientOptions
-            func run() async throws { _ = try await client.request(["op": "delete_archive_policy", "name": name]) }
+            func run() async throws { try await client.connect().deleteArchivePolicy(name) }
         }
     }
 
@@ -175,7 +132,6 @@ extension Orzo {
         static let configuration = CommandConfiguration(
             commandName: "archive-policy-rule", abstract: "Create, list and delete archive-policy rules.",
             subcommands: [Create.self, List.self, Delete.self])
-        static let columns = ["name", "metric_pattern", "archive_policy_name"]
 
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -185,11 +141,9 @@ extension Orzo {
             @Option(help: "The policy new matching metrics get.") var archivePolicyName: String
             @OptionGroup var client: ClientOptions
             func run() async throws {
-                client.show(
-                    try await client.request([
-                        "op": "create_archive_policy_rule", "name": name, "metric_pattern": metricPattern,
-                        "archive_policy_name": archivePolicyName,
-                    ]), columns: ArchivePolicyRuleCommand.columns)
+                let rule = try await client.connect().createArchivePolicyRule(
+                    name: name, metricPattern: metricPattern, archivePolicy: archivePolicyName)
+                client.show(rule.json, Table(rules: [rule]))
             }
         }
 
@@ -197,9 +151,8 @@ extension Orzo {
             static let configuration = CommandConfiguration(abstract: "List rules.")
             @OptionGroup var client: ClientOptions
             func run() async throws {
-                client.show(
-                    try await client.request(["op": "list_archive_policy_rules"]),
-                    columns: ArchivePolicyRuleCommand.columns)
+                let rules = try await client.connect().archivePolicyRules()
+                client.show(.array(rules.map(\.json)), Table(rules: rules))
             }
         }
 
@@ -208,7 +161,7 @@ extension Orzo {
             @Argument(help: "The rule's name.") var name: String
             @OptionGroup var client: ClientOptions
             func run() async throws {
-                _ = try await client.request(["op": "delete_archive_policy_rule", "name": name])
+                try await client.connect().deleteArchivePolicyRule(name)
             }
         }
     }
@@ -217,7 +170,6 @@ extension Orzo {
         static let configuration = CommandConfiguration(
             commandName: "metric", abstract: "Create, list, show and delete metrics.",
             subcommands: [Create.self, List.self, Show.self, Delete.self])
-        static let columns = ["name", "archive_policy_name", "unit", "counters"]
 
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create a metric.")
@@ -226,10 +178,9 @@ extension Orzo {
             @Option(help: "Its unit.") var unit: String?
             @OptionGroup var client: ClientOptions
             func run() async throws {
-                var request: [String: Any] = ["op": "create_metric", "name": name]
-                request["archive_policy_name"] = archivePolicyName
-                request["unit"] = unit
-                client.show(try await client.request(request), columns: MetricCommand.columns)
+                let metric = try await client.connect().createMetric(
+                    name: name, archivePolicy: archivePolicyName, unit: unit)
+                client.show(metric.json, Table(metric: metric))
             }
         }
 
@@ -240,14 +191,9 @@ extension Orzo {
             @Option(help: "Names after this one (paging).") var marker: String?
             @OptionGroup var client: ClientOptions
             func run() async throws {
-                var request: [String: Any] = ["op": "list_metrics", "prefix": prefix, "limit": limit]
-                request["marker"] = marker
-                let reply = try await client.request(request)
-                if client.format == .json {
-                    client.show(reply, columns: [])
-                } else {
-                    client.show((reply as? [String: Any])?["metrics"] ?? [], columns: ["name", "archive_policy_name"])
-                }
+                let page = try await client.connect().metrics(
+                    prefix: prefix.isEmpty ? nil : prefix, limit: limit, marker: marker)
+                client.show(page.json, Table(metrics: page))
             }
         }
 
@@ -256,8 +202,8 @@ extension Orzo {
             @Argument(help: "The metric's name.") var name: String
             @OptionGroup var client: ClientOptions
             func run() async throws {
-                client.show(
-                    try await client.request(["op": "get_metric", "name": name]), columns: MetricCommand.columns)
+                let metric = try await client.connect().metric(name)
+                client.show(metric.json, Table(metric: metric))
             }
         }
 
@@ -265,7 +211,7 @@ extension Orzo {
             static let configuration = CommandConfiguration(abstract: "Delete a metric and all its data.")
             @Argument(help: "The metric's name.") var name: String
             @OptionGroup var client: ClientOptions
-            func run() async throws { _ = try await client.request(["op": "delete_metric", "name": name]) }
+            func run() async throws { try await client.connect().deleteMetric(name) }
         }
     }
 
@@ -283,11 +229,11 @@ extension Orzo {
             var measure: [String]
             @OptionGroup var client: ClientOptions
             func run() async throws {
+                let now = wallClockNanoseconds()
                 let measures = try measure.map { text -> Measure in
-                    guard let at = text.lastIndex(of: "@"), let value = Double(text[text.index(after: at)...]) else {
-                        throw ValidationError("'\(text)': use TIMESTAMP@VALUE")
+                    do { return try MeasureArgument.parse(text, now: now) } catch let error as MeasureArgument.Invalid {
+                        throw ValidationError(error.description)
                     }
-                    return Measure(timestamp: try parseTimestamp(String(text[..<at])), value: value)
                 }
                 try await put([metric: measures], client: client)
             }
@@ -304,14 +250,14 @@ extension Orzo {
                 let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
                 var pending: [String: [Measure]] = [:]
                 var count = 0
+                let now = wallClockNanoseconds()
                 for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                    let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-                    if fields.isEmpty || fields[0].hasPrefix("#") { continue }
-                    guard fields.count == 3, let value = Double(fields[2]) else {
-                        throw ValidationError("line \(number + 1): expected 'NAME TIMESTAMP VALUE'")
+                    let parsed: (String, Measure)?
+                    do { parsed = try MeasureArgument.parseLine(line, number: number + 1, now: now) } catch {
+                        throw ValidationError(error.description)
                     }
-                    pending[String(fields[0]), default: []].append(
-                        Measure(timestamp: try parseTimestamp(String(fields[1])), value: value))
+                    guard let (name, measure) = parsed else { continue }
+                    pending[name, default: []].append(measure)
                     count += 1
                     if count % batch == 0 {
                         try await put(pending, client: client)
@@ -334,19 +280,11 @@ extension Orzo {
             @Flag(help: "Process the metric's pending measures first.") var refresh = false
             @OptionGroup var client: ClientOptions
             func run() async throws {
-                var request: [String: Any] = ["op": "get_measures", "metric": metric, "aggregation": aggregation]
-                request["granularity"] = granularity
-                request["resample"] = resample
-                if let start { request["start"] = Timestamps.format(try parseTimestamp(start)) }
-                if let stop { request["stop"] = Timestamps.format(try parseTimestamp(stop)) }
-                if refresh { request["refresh"] = true }
-                let reply = try await client.request(request)
-                let rows = ((reply as? [String: Any])?["measures"] as? [[Any]]) ?? []
-                if client.format == .json {
-                    client.show(reply, columns: [])
-                } else {
-                    printTable(["timestamp", "granularity", "value"], rows.map { $0.map { cell($0) } })
-                }
+                let points = try await client.connect().measures(
+                    of: metric, aggregation: aggregation, granularity: granularity,
+                    start: try start.map { try parseTimestamp($0) }, stop: try stop.map { try parseTimestamp($0) },
+                    resample: resample, refresh: refresh)
+                client.show(["measures": .array(points.map(\.json))], Table(points: points))
             }
         }
     }
@@ -362,29 +300,18 @@ extension Orzo {
         @Option(help: "A number, null, dropna, ffill, bfill, full_ffill or full_bfill.") var fill: String?
         @OptionGroup var client: ClientOptions
         func run() async throws {
-            var request: [String: Any] = ["op": "aggregates", "operations": operations]
-            if let start { request["start"] = Timestamps.format(try parseTimestamp(start)) }
-            if let stop { request["stop"] = Timestamps.format(try parseTimestamp(stop)) }
-            request["granularity"] = granularity
-            request["needed_overlap"] = neededOverlap
-            request["fill"] = fill
-            let reply = try await client.request(request)
-            if client.format == .json {
-                client.show(reply, columns: [])
-                return
-            }
-            let body = reply as? [String: Any] ?? [:]
-            var rows: [[String]] = []
-            if let aggregated = body["aggregated"] as? [[Any]] {
-                rows = aggregated.map { ["aggregated", ""] + $0.map { cell($0) } }
-            } else {
-                for metric in body.keys.sorted() {
-                    for (method, series) in (body[metric] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                        rows += ((series as? [[Any]]) ?? []).map { [metric, method] + $0.map { cell($0) } }
-                    }
+            var fillValue: Fill?
+            if let fill {
+                guard let parsed = Fill(fill) else {
+                    throw ValidationError("--fill: a number, null, dropna, ffill, bfill, full_ffill or full_bfill")
                 }
+                fillValue = parsed
             }
-            printTable(["metric", "aggregation", "timestamp", "granularity", "value"], rows)
+            let reply = try await client.connect().aggregates(
+                operations, start: try start.map { try parseTimestamp($0) },
+                stop: try stop.map { try parseTimestamp($0) },
+                granularity: granularity, neededOverlap: neededOverlap, fill: fillValue)
+            client.show(reply.json, Table(aggregates: reply))
         }
     }
 
@@ -393,17 +320,8 @@ extension Orzo {
             commandName: "status", abstract: "Show the backlog and counters.")
         @OptionGroup var client: ClientOptions
         func run() async throws {
-            let reply = try await client.request(["op": "status"])
-            if client.format == .json {
-                client.show(reply, columns: [])
-                return
-            }
-            let body = reply as? [String: Any] ?? [:]
-            let counters = (body["counters"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }
-            printTable(
-                ["counter", "value"],
-                [["backlog.metrics", cell((body["backlog"] as? [String: Any])?["metrics"])]]
-                    + counters.map { [$0.key, cell($0.value)] })
+            let status = try await client.connect().status()
+            client.show(status.json, Table(status: status))
         }
     }
 }
@@ -412,9 +330,7 @@ extension Orzo {
 func put(_ batches: [String: [Measure]], client: ClientOptions) async throws {
     let result = try await client.connect().put(batches)
     if client.format == .json {
-        let rejections = result.rejections.map { ["metric": $0.metric, "index": $0.index, "reason": $0.reason] }
-        let body: [String: Any] = ["accepted": result.accepted, "rejected": result.rejected, "rejections": rejections]
-        print(String(decoding: JSONWriter.encode(body), as: UTF8.self))
+        print(String(decoding: result.encoded(), as: UTF8.self))
     } else {
         print("accepted \(result.accepted), rejected \(result.rejected)")
         for rejection in result.rejections {

@@ -2,6 +2,7 @@ import Foundation
 import OrzoClient
 import Testing
 import Timeseries
+import WireProtocol
 
 /// The configuration file through the real executable: `orzo config check`,
 /// and a role started with `--config`, a flag overriding the file.

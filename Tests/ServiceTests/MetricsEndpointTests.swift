@@ -3,6 +3,7 @@ import Glibc
 import OrzoClient
 import Testing
 import Timeseries
+import WireProtocol
 
 /// A free TCP port on 127.0.0.1 (the system's choice, released at once).
 func freePort() -> Int {

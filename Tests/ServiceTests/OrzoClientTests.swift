@@ -2,6 +2,7 @@ import Foundation
 import OrzoClient
 import Testing
 import Timeseries
+import WireProtocol
 
 /// The Swift client library against a real `orzo serve`.
 @Suite("OrzoClient against orzo serve", .serialized)
@@ -18,12 +19,14 @@ struct OrzoClientTests {
 
         let policy = try await client.createArchivePolicy(
             name: "minute", definition: [.init(granularity: 60, points: 100)], aggregationMethods: ["mean", "max"])
-        #expect(policy["name"]?.stringValue == "minute")
-        #expect(try await client.archivePolicies().contains { $0["name"]?.stringValue == "minute" })
+        #expect(policy.name == "minute")
+        #expect(policy.definition == [.init(granularity: 60, points: 100, timespan: 6000)])
+        #expect(try await client.archivePolicies().contains { $0.name == "minute" })
         try await client.createArchivePolicyRule(name: "app", metricPattern: "app.*", archivePolicy: "minute")
-        #expect(try await client.archivePolicyRules().contains { $0["name"]?.stringValue == "app" })
+        #expect(try await client.archivePolicyRules().contains { $0.name == "app" })
         try await client.createMetric(name: "explicit", archivePolicy: "minute", unit: "ms")
-        #expect(try await client.metric("explicit")["archive_policy_name"]?.stringValue == "minute")
+        #expect(try await client.metric("explicit").archivePolicyName == "minute")
+        #expect(try await client.metric("explicit").unit == "ms")
 
         // Acknowledged: a NaN is rejected by itself, the rest is stored; the rule creates app.a and app.b.
         let result = try await client.put([
@@ -58,18 +61,18 @@ struct OrzoClientTests {
                     OrzoClient.Point(timestamp: Self.at(-20), granularity: 60, value: 4),
                     OrzoClient.Point(timestamp: Self.at(40), granularity: 60, value: 12),
                 ]))
-        guard case .perMetric(let series) = try await client.aggregates("(metric app.b mean)", fill: "null") else {
+        guard case .perMetric(let series) = try await client.aggregates("(metric app.b mean)", fill: .null) else {
             Issue.record("expected one series per metric")
             return
         }
         #expect(series["app.b"]?["mean"]?.map(\.value) == [3, 5])
 
         let page = try await client.metrics(prefix: "app.", limit: 1)
-        #expect(page.metrics.map { $0["name"]?.stringValue } == ["app.a"])
-        #expect(page.next == "app.a")
-        #expect(try await client.metrics(prefix: "app.", marker: page.next).metrics.count == 1)
-        #expect(try await client.status()["counters"]?["ingest.measures.rejected.non_finite_value"]?.intValue == 1)
-        #expect(try await client.capabilities()["aggregation_methods"]?.arrayValue?.isEmpty == false)
+        #expect(page.metrics.map(\.name) == ["app.a"])
+        #expect(page.nextMarker == "app.a")
+        #expect(try await client.metrics(prefix: "app.", marker: page.nextMarker).metrics.count == 1)
+        #expect(try await client.status().counters["ingest.measures.rejected.non_finite_value"] == 1)
+        #expect(try await client.capabilities().aggregationMethods.isEmpty == false)
 
         // Errors come back as the server's codes.
         await #expect(throws: OrzoClientError.server(code: "not_found", message: "Metric missing does not exist")) {
@@ -83,7 +86,7 @@ struct OrzoClientTests {
         }
         try await client.deleteMetric("explicit")
         try await client.deleteArchivePolicyRule("app")
-        #expect(try await client.archivePolicyRules().allSatisfy { $0["name"]?.stringValue != "app" })
+        #expect(try await client.archivePolicyRules().allSatisfy { $0.name != "app" })
     }
 
     @Test("a put retries until the server comes up, and the resent measures count once")

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import OrzoClient
 import Testing
+import WireProtocol
 
 /// `orzo statsd` as a process between real UDP datagrams and a real `orzo serve`.
 @Suite("statsd bridge end to end", .serialized)
@@ -73,7 +74,7 @@ struct StatsdEndToEndTests {
         #expect(try await Self.settle(client, "st.rt", "max", until: 30, combine: { $0.max() ?? .nan }) == 30)
         #expect(try await Self.settle(client, "st.rt", "min", until: 10, combine: { $0.min() ?? .nan }) == 10)
         #expect(try await Self.settle(client, "st.u", "max", until: 2, combine: { $0.max() ?? .nan }) == 2)
-        #expect(try await client.metric("st.hits")["archive_policy_name"]?.stringValue == "second")
+        #expect(try await client.metric("st.hits").archivePolicyName == "second")
         // A relative gauge update in a later interval builds on the last value.
         Self.send("load:-6|g", port: port)
         #expect(try await Self.settle(client, "st.load", "last", until: 9, combine: { $0.last ?? .nan }) == 9)

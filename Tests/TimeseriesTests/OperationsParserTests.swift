@@ -28,9 +28,12 @@ struct OperationsParserTests {
             ("(aggregate mean (metric a mean)", "Unclosed parenthesis opened", 0),
             ("(notexist (metric a mean))", "'notexist' operation invalid", 1),
             ("(aggregate avg (metric a mean))", "'avg' is not an aggregation method of 'aggregate'", 11),
-            ("(rolling mean 0 (metric a mean))", "Rolling window must be an integer of at least 1, not '0'", 14),
-            ("(rolling mean x (metric a mean))", "Rolling window must be an integer of at least 1, not 'x'", 14),
-            ("(resample mean -5 (metric a mean))", "'-5' is not a positive granularity", 15),
+            ("(rolling mean 0 (metric a mean))", "Rolling window must be an integer from 1 to 1000000, not '0'", 14),
+            ("(rolling mean x (metric a mean))", "Rolling window must be an integer from 1 to 1000000, not 'x'", 14),
+            (
+                "(resample mean -5 (metric a mean))",
+                "'-5' is not a granularity of 0.000000001 to 2419200 seconds (1 ns to 28 days)", 15
+            ),
             ("(resample var 60 (metric a mean))", "'resample' does not support 'var'", 10),
             ("(+ (metric a mean))", "'+' takes two operands", 0),
             ("(abs (metric a mean) 2)", "'abs' takes one operand", 0),
@@ -40,6 +43,36 @@ struct OperationsParserTests {
             ("(+ (metric a mean) two)", "'two' is neither a number nor an operation", 19),
             ("()", "Operation must not be empty", 0),
             ("(\"unclosed)", "Unclosed string", 1),
+            // Hostile input (docs/reliability.md): durations outside what Int64 nanoseconds hold,
+            // periods that round to 0 ns, windows too large, nesting and text beyond the limits.
+            (
+                "(resample mean 9500000000 (metric a mean))",
+                "'9500000000' is not a granularity of 0.000000001 to 2419200 seconds (1 ns to 28 days)", 15
+            ),
+            (
+                "(resample mean 1e-12 (metric a mean))",
+                "'1e-12' is not a granularity of 0.000000001 to 2419200 seconds (1 ns to 28 days)", 15
+            ),
+            (
+                "(resample mean 4e-10 (metric a mean))",
+                "'4e-10' is not a granularity of 0.000000001 to 2419200 seconds (1 ns to 28 days)", 15
+            ),
+            (
+                "(resample mean 1e300d (metric a mean))",
+                "'1e300d' is not a granularity of 0.000000001 to 2419200 seconds (1 ns to 28 days)", 15
+            ),
+            (
+                "(rolling mean 99999999999999999999 (metric a mean))",
+                "Rolling window must be an integer from 1 to 1000000, not '99999999999999999999'", 14
+            ),
+            (
+                String(repeating: "(abs ", count: 40_000) + "(metric a mean)" + String(repeating: ")", count: 40_000),
+                "Operations are at most 65536 bytes, not 240015", 0
+            ),
+            (
+                String(repeating: "(abs ", count: 33) + "(metric a mean)" + String(repeating: ")", count: 33),
+                "Operations nest at most 32 parentheses deep", 160
+            ),
         ])
     func errors(text: String, message: String, position: Int) {
         do {

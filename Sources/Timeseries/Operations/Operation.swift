@@ -173,8 +173,10 @@ public struct Operations: Hashable, Sendable {
         case "rolling":
             try arity(3...3, "a method, a window and an operation: (rolling METHOD WINDOW OPERATION)")
             let (text, at) = try atom(1)
-            guard let window = Int(text), window >= 1 else {
-                throw .invalid(message: "Rolling window must be an integer of at least 1, not '\(text)'", position: at)
+            guard let window = Int(text), (1...Limits.rollingMaxWindow).contains(window) else {
+                throw .invalid(
+                    message: "Rolling window must be an integer from 1 to \(Limits.rollingMaxWindow), not '\(text)'",
+                    position: at)
             }
             return .rolling(try method(0), window: window, try operand(arguments[2]))
         case "resample":
@@ -184,8 +186,9 @@ public struct Operations: Hashable, Sendable {
                 throw .invalid(message: "'resample' does not support 'var'", position: arguments[0].position)
             }
             let (text, at) = try atom(1)
-            guard let granularity = parseDuration(text), granularity > 0 else {
-                throw .invalid(message: "'\(text)' is not a positive granularity", position: at)
+            guard let granularity = parseDuration(text) else {
+                throw .invalid(
+                    message: "'\(text)' is not a granularity of \(Limits.granularityRangeText)", position: at)
             }
             return .resample(resampleMethod, granularity: granularity, try operand(arguments[2]))
         case "clip":
@@ -224,8 +227,8 @@ func parseDuration(_ text: String) -> Nanoseconds? {
             }
         }
     }
-    guard let seconds, seconds.isFinite, seconds > 0, seconds < 1e10 else { return nil }
-    return Nanoseconds((seconds * 1e9).rounded())
+    guard let seconds else { return nil }
+    return Limits.granularity(fromSeconds: seconds)
 }
 
 extension StringProtocol {

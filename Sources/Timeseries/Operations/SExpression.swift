@@ -12,9 +12,20 @@ enum SExpression: Hashable, Sendable {
 
     /// Parses exactly one parenthesised expression. Atoms are runs of characters
     /// other than whitespace and parentheses, or double-quoted strings.
+    ///
+    /// Bounded: at most ``Limits/operationsMaxLength`` bytes and
+    /// ``Limits/operationsMaxDepth`` nested parentheses, checked before recursing,
+    /// so no text can exhaust the stack (here, or in the recursive validation and
+    /// evaluation that follow the tree).
     static func parse(_ text: String) throws(OperationsError) -> SExpression {
+        guard text.utf8.count <= Limits.operationsMaxLength else {
+            throw .syntax(
+                message: "Operations are at most \(Limits.operationsMaxLength) bytes, not \(text.utf8.count)",
+                position: 0)
+        }
         let characters = Array(text)
         var index = 0
+        var depth = 0
         func skipSpace() {
             while index < characters.count && characters[index].isWhitespace { index += 1 }
         }
@@ -26,6 +37,13 @@ enum SExpression: Hashable, Sendable {
             let start = index
             switch characters[index] {
             case "(":
+                guard depth < Limits.operationsMaxDepth else {
+                    throw .syntax(
+                        message: "Operations nest at most \(Limits.operationsMaxDepth) parentheses deep",
+                        position: start)
+                }
+                depth += 1
+                defer { depth -= 1 }
                 index += 1
                 var items: [SExpression] = []
                 while true {

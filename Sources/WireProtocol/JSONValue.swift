@@ -1,7 +1,8 @@
 import Foundation
 
-/// A JSON document as the query service sends it: the bodies of replies, and
-/// the fields of requests. Sendable, so results can cross tasks.
+/// A JSON document: what requests and replies of the query protocol are read
+/// into and written from (through the typed messages of `QueryMessages.swift`).
+/// Sendable, so results can cross tasks.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -43,15 +44,44 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
-    /// Parses a reply body. JSONDecoder reads doubles exactly (the server
-    /// writes the shortest text that reads back to the same bits).
+    /// Parses a JSON text. JSONDecoder reads doubles exactly (the writer emits
+    /// the shortest text that reads back to the same bits), keeps `true` apart
+    /// from `1`, and refuses nesting deeper than 512 levels before decoding.
     public static func decode(_ bytes: [UInt8]) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     }
 
-    /// The request body, for the wire.
-    public func encoded() throws -> [UInt8] {
-        try Array(JSONEncoder().encode(self))
+    /// The JSON text: keys sorted, doubles in their shortest exact form (−0.0
+    /// included), NaN and infinities as null.
+    public func encoded() -> [UInt8] {
+        var output: [UInt8] = []
+        write(to: &output)
+        return output
+    }
+
+    func write(to output: inout [UInt8]) {
+        switch self {
+        case .null: output.append(contentsOf: "null".utf8)
+        case .bool(let bool): output.append(contentsOf: (bool ? "true" : "false").utf8)
+        case .number(let number): JSONWriter.appendDouble(number, to: &output)
+        case .string(let string): JSONWriter.writeString(string, to: &output)
+        case .array(let array):
+            output.append(UInt8(ascii: "["))
+            for (index, element) in array.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                element.write(to: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object(let object):
+            output.append(UInt8(ascii: "{"))
+            for (index, key) in object.keys.sorted().enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                JSONWriter.writeString(key, to: &output)
+                output.append(UInt8(ascii: ":"))
+                object[key]!.write(to: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        }
     }
 }
 

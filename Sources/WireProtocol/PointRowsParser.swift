@@ -1,5 +1,5 @@
 import Foundation
-import WireProtocol
+import Timeseries
 
 /// Reads the points of a reply (`{"measures": [["2026-…+00:00", 60, 1.5], …]}`)
 /// straight from the bytes. A generic JSON decoder costs more than the
@@ -7,8 +7,8 @@ import WireProtocol
 /// knows the one shape and gives up (nil) on anything else, for the generic
 /// path to handle.
 enum PointRowsParser {
-    static func parse(_ body: [UInt8], key: String) -> [OrzoClient.Point]? {
-        body.withUnsafeBufferPointer { buffer -> [OrzoClient.Point]? in
+    static func parse(_ body: [UInt8], key: String) -> [MeasurePoint]? {
+        body.withUnsafeBufferPointer { buffer -> [MeasurePoint]? in
             var scanner = Scanner(bytes: buffer)
             let opening = Array("{\"\(key)\":".utf8)
             guard scanner.consume(opening) else { return nil }
@@ -103,9 +103,9 @@ enum PointRowsParser {
         var dayText: [UInt8] = []
         var dayStart: Int64 = 0
 
-        mutating func rows() -> [OrzoClient.Point]? {
+        mutating func rows() -> [MeasurePoint]? {
             guard consume(UInt8(ascii: "[")) else { return nil }
-            var points: [OrzoClient.Point] = []
+            var points: [MeasurePoint] = []
             if consume(UInt8(ascii: "]")) { return points }
             repeat {
                 guard consume(UInt8(ascii: "[")), consume(UInt8(ascii: "\"")) else { return nil }
@@ -119,7 +119,7 @@ enum PointRowsParser {
                 guard consume(UInt8(ascii: ",")), let granularity = number(), let granularity,
                     consume(UInt8(ascii: ",")), let value = number(), consume(UInt8(ascii: "]"))
                 else { return nil }
-                points.append(OrzoClient.Point(timestamp: timestamp, granularity: granularity, value: value))
+                points.append(MeasurePoint(timestamp: timestamp, granularity: granularity, value: value))
             } while consume(UInt8(ascii: ","))
             guard consume(UInt8(ascii: "]")) else { return nil }
             return points
