@@ -142,6 +142,7 @@ public struct QueryService: Sendable {
         case .conflict: .conflict
         case .inUse, .invalid: .badRequest
         case .unavailable: .unavailable
+        case .damaged: .internal
         }
     }
 

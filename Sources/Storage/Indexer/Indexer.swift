@@ -26,11 +26,14 @@ public enum IndexerError: Error, Hashable, Sendable, CustomStringConvertible {
     case inUse(String)
     case invalid(String)
     case unavailable(String)
+    /// A stored document that does not decode, or fails the engine's checks
+    /// (written by an earlier version, or damaged): reported, never trusted.
+    case damaged(String)
 
     public var description: String {
         switch self {
         case .notFound(let message), .conflict(let message), .inUse(let message), .invalid(let message),
-            .unavailable(let message):
+            .unavailable(let message), .damaged(let message):
             message
         }
     }
@@ -117,7 +120,18 @@ public enum IndexerCoding {
         return Array(try! JSONCoding.encoder.encode(document))
     }
 
+    /// Decodes a stored policy, checking it as a new one is checked (docs/reliability.md):
+    /// one the engine could not process is ``IndexerError/damaged(_:)``, not a policy.
     public static func decodePolicy(_ bytes: [UInt8]) throws -> ArchivePolicy {
+        do { return try decodeCheckedPolicy(bytes) } catch let error as IndexerError { throw error } catch {
+            let name = (try? JSONCoding.decoder.decode(NamedDocument.self, from: bytes))?.name ?? "?"
+            throw IndexerError.damaged("the stored archive policy \(name) is damaged or out of range: \(error)")
+        }
+    }
+
+    private struct NamedDocument: Codable { let name: String }
+
+    private static func decodeCheckedPolicy(_ bytes: [UInt8]) throws -> ArchivePolicy {
         let document = try JSONCoding.decoder.decode(PolicyDocument.self, from: bytes)
         return try ArchivePolicy(
             name: document.name, backWindow: document.backWindow,
