@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import StorageFiles
 import Testing
 import Timeseries
 import WireProtocol
@@ -23,7 +24,8 @@ struct HostileInputTests {
             Probe(name: "list", json: #"["x"]"#), Probe(name: "object", json: #"{"x":1}"#),
             Probe(name: "bool", json: "true"), Probe(name: "null", json: "null"), Probe(name: "negative", json: "-1"),
             Probe(name: "zero", json: "0"), Probe(name: "1e-12", json: "1e-12"), Probe(name: "9.5e9", json: "9.5e9"),
-            Probe(name: "1e300", json: "1e300"), Probe(name: "NaN", json: "NaN"), Probe(name: "Infinity", json: "Infinity"),
+            Probe(name: "1e300", json: "1e300"), Probe(name: "NaN", json: "NaN"),
+            Probe(name: "Infinity", json: "Infinity"),
             Probe(name: "1 MB string", json: "\"" + String(repeating: "a", count: 1_000_000) + "\""),
         ]
     }
@@ -140,7 +142,8 @@ struct HostileInputTests {
                     let (verb, body) = try await send(Self.request(op: op, base: base, field: field, probe: probe))
                     sent += 1
                     let code = body["code"]?.stringValue
-                    let context = "\(op).\(field) = \(probe): \(verb) \(code ?? "") \(body["message"]?.stringValue ?? "")"
+                    let context =
+                        "\(op).\(field) = \(probe): \(verb) \(code ?? "") \(body["message"]?.stringValue ?? "")"
                     if kind.accepts(probe) {
                         #expect(
                             verb == Verb.ok || ["bad_request", "not_found", "conflict"].contains(code ?? ""),
@@ -148,7 +151,9 @@ struct HostileInputTests {
                     } else {
                         #expect(verb == Verb.error && code == "bad_request", "\(context)")
                         // The message names the field (the JSON parser's refusal of NaN has no field).
-                        if probe.json.map({ !["NaN", "Infinity"].contains($0) }) ?? true, let message = body["message"]?.stringValue {
+                        if probe.json.map({ !["NaN", "Infinity"].contains($0) }) ?? true,
+                            let message = body["message"]?.stringValue
+                        {
                             let name = field.split(separator: ".").last.map(String.init) ?? field
                             #expect(message.contains(name), "\(context)")
                         }
@@ -231,5 +236,68 @@ struct HostileInputTests {
             #expect(try await client.errorCode(["op": "aggregates", "operations": operations]) == "bad_request")
         }
         #expect(try await client.errorCode(["op": "status"]) == nil)
+    }
+}
+
+@Suite("no head-of-line blocking on the query socket", .timeLimit(.minutes(2)))
+struct QueryConcurrencyTests {
+    @Test("while four refresh requests wait on leases held elsewhere, status and get_measures keep answering")
+    func slowRequestsDoNotBlockOthers() async throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let context = try ZMQContext()
+        let client = Client(context: context, server: server)
+        let t0: Nanoseconds = 1_767_225_600 * nanosecondsPerSecond
+        var leases: [MetricLease] = []
+        // Another process holds the leases of four metrics (as a worker elsewhere would).
+        let storage = try FileStorage(root: server.dataDirectory)
+        for index in 0..<5 {
+            _ = try await client.put([
+                Array(Verb.put.utf8), Array("r\(index)".utf8), Array("locked.\(index)".utf8),
+                MeasureRecords.encode([Measure(timestamp: t0, value: Double(index))]),
+            ])
+            let (_, described) = try await client.query(["op": "get_metric", "name": "locked.\(index)"])
+            let id = try #require(MetricID(((described as? [String: Any])?["id"] as? String) ?? ""))
+            guard index < 4 else { continue }
+            // The server's own workers may hold it for a moment: wait for it, with a deadline.
+            let deadline = ContinuousClock.now + .seconds(10)
+            var lease = try await storage.acquireLease(id, duration: .seconds(60))
+            while lease == nil && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                lease = try await storage.acquireLease(id, duration: .seconds(60))
+            }
+            leases.append(try #require(lease))
+        }
+        #expect(try await client.errorCode(["op": "get_measures", "metric": "locked.4", "refresh": true]) == nil)
+        let waiting = (0..<4).map { index in
+            Task {
+                let started = ContinuousClock.now
+                let code = try await Client(context: context, server: server).errorCode([
+                    "op": "get_measures", "metric": "locked.\(index)", "refresh": true,
+                ])
+                return (code, ContinuousClock.now - started)
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))  // the four are waiting on their leases now
+        var latencies: [Duration] = []
+        for round in 0..<20 {
+            let started = ContinuousClock.now
+            if round % 2 == 0 {
+                #expect(try await client.errorCode(["op": "status"]) == nil)
+            } else {
+                #expect(try await client.measures(["op": "get_measures", "metric": "locked.4"]).count == 1)
+            }
+            latencies.append(ContinuousClock.now - started)
+        }
+        latencies.sort()
+        print("query latency while 4 refreshes wait: median \(latencies[10]), max \(latencies.last!)")
+        // Each well under the 10 s the refreshes wait: a blocked socket would take that long.
+        #expect(latencies.last! < .seconds(2))
+        for task in waiting {
+            let (code, waited) = try await task.value
+            #expect(code == "unavailable")
+            #expect(waited >= .seconds(9))
+        }
+        for lease in leases { try await storage.releaseLease(lease) }
     }
 }
