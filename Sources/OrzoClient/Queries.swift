@@ -130,6 +130,11 @@ extension OrzoClient {
         return try MetricsPage(json: try decodeJSON(try await send(.listMetrics(list))))
     }
 
+    /// Lets workers process a quarantined metric again (after a fix).
+    public func releaseQuarantine(_ name: String) async throws {
+        _ = try await send(.releaseQuarantine(metric: name))
+    }
+
     /// Seconds as a granularity, checked here as the server would check it.
     static func granularity(_ seconds: Double) throws -> Nanoseconds {
         guard let value = Limits.granularity(fromSeconds: seconds) else {

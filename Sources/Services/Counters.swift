@@ -20,6 +20,9 @@ public final class ServiceCounters: Sendable {
         case leaseContention = "metricd.lease.busy"
         case leaseLost = "metricd.lease.lost"
         case metricsQuarantined = "metricd.metrics.quarantined"
+        case cyclesFailedUnavailable = "metricd.cycles.failed.unavailable"
+        case cyclesFailedDamaged = "metricd.cycles.failed.damaged"
+        case cyclesFailedOther = "metricd.cycles.failed.other"
         case queries = "query.requests"
         case queryErrors = "query.errors"
         case queriesBusy = "query.refused.busy"
@@ -43,6 +46,9 @@ public final class ServiceCounters: Sendable {
             case .leaseContention: ("orzo_metricd_lease_busy_total", [])
             case .leaseLost: ("orzo_metricd_lease_lost_total", [])
             case .metricsQuarantined: ("orzo_metricd_metrics_quarantined_total", [])
+            case .cyclesFailedUnavailable: ("orzo_metricd_cycles_failed_total", [("cause", "unavailable")])
+            case .cyclesFailedDamaged: ("orzo_metricd_cycles_failed_total", [("cause", "damaged")])
+            case .cyclesFailedOther: ("orzo_metricd_cycles_failed_total", [("cause", "other")])
             case .queries: ("orzo_query_requests_total", [])
             case .queryErrors: ("orzo_query_errors_total", [])
             case .queriesBusy: ("orzo_query_refused_total", [("reason", "busy")])

@@ -18,8 +18,11 @@ public final class MetricdService: Sendable {
     /// Metrics each worker processes at once (each under its own lease).
     public let cyclesInFlight: Int
 
-    /// Metrics whose stored data is corrupt: skipped, reported in status.
+    /// Quarantined metrics, as this process last read them from storage (where
+    /// quarantine is durable and shared by every process): skipped by the workers.
     public let quarantine = Mutex<[MetricID: String]>([:])
+    /// When the quarantine list was last read (ContinuousClock), to read it at most once a second.
+    private let quarantineReadAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Per sack, what its last scan found: metrics pending and the oldest mark.
     private let sackBacklog = Mutex<[Int: (metrics: Int, oldest: Nanoseconds?)]>([:])
@@ -77,6 +80,7 @@ public final class MetricdService: Sendable {
         var idleAt: [MetricID: Nanoseconds] = [:]
         while !Task.isCancelled {
             var didWork = false
+            await refreshQuarantine(logger)
             for sack in stride(from: worker, to: storage.sackCount, by: workers) {
                 if Task.isCancelled { break }
                 let pending: [PendingMetric]
@@ -99,7 +103,7 @@ public final class MetricdService: Sendable {
                         case .processed:
                             idleAt[result.0.metric] = nil
                             didWork = true
-                        case .busy, nil: break
+                        case .busy, .quarantined, nil: break
                         }
                     }
                     while next < todo.endIndex || !group.isEmpty {
@@ -107,7 +111,7 @@ public final class MetricdService: Sendable {
                             let entry = todo[next]
                             next += 1
                             running += 1
-                            group.addTask { (entry, try? await self.processOne(entry, cycle, logger)) }
+                            group.addTask { (entry, await self.processLogged(entry, cycle, logger)) }
                         }
                         if Task.isCancelled { next = todo.endIndex }
                         guard let result = await group.next() else { break }
@@ -137,6 +141,62 @@ public final class MetricdService: Sendable {
         backlogAge.record(oldest.map { Double(max(0, wallClockNanoseconds() - $0)) / 1e9 } ?? 0)
     }
 
+    /// Reads the durable quarantine list, at most once a second per process.
+    private func refreshQuarantine(_ logger: Logger) async {
+        let now = ContinuousClock.now
+        let due = quarantineReadAt.withLock { last -> Bool in
+            guard last.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        do {
+            let current = try await storage.quarantinedMetrics()
+            quarantine.withLock { $0 = current }
+        } catch {
+            logger.warning("cannot read the quarantine list; keeping the last one", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Sets a metric aside durably, and says so in the log and the counters.
+    private func quarantine(_ metric: MetricID, reason: String, _ logger: Logger) async {
+        quarantine.withLock { $0[metric] = reason }
+        counters.add(.metricsQuarantined)
+        logger.error("metric quarantined", metadata: ["metric": "\(metric)", "reason": "\(reason)"])
+        do { try await storage.quarantine(metric, reason: reason) } catch {
+            logger.error(
+                "cannot store the quarantine; the metric is skipped by this process only",
+                metadata: ["metric": "\(metric)", "error": "\(error)"])
+        }
+    }
+
+    /// One metric's cycles; a failure is logged with the metric and its cause and
+    /// counted by cause, never dropped (the next scan tries again).
+    private func processLogged(
+        _ entry: PendingMetric, _ cycle: ProcessingCycle, _ logger: Logger
+    ) async -> CycleOutcome? {
+        do {
+            return try await processOne(entry, cycle, logger)
+        } catch is CancellationError {
+            return nil
+        } catch let error as StorageError {
+            counters.add(.cyclesFailedUnavailable)
+            logger.warning("cycle failed", metadata: ["metric": "\(entry.metric)", "error": "\(error)"])
+        } catch let error as IndexerError {
+            if case .damaged = error {
+                counters.add(.cyclesFailedDamaged)
+                await quarantine(entry.metric, reason: error.description, logger)
+            } else {
+                counters.add(.cyclesFailedUnavailable)
+                logger.warning("cycle failed", metadata: ["metric": "\(entry.metric)", "error": "\(error)"])
+            }
+        } catch {
+            counters.add(.cyclesFailedOther)
+            logger.error("cycle failed", metadata: ["metric": "\(entry.metric)", "error": "\(error)"])
+        }
+        return nil
+    }
+
     private func processOne(
         _ entry: PendingMetric, _ cycle: ProcessingCycle, _ logger: Logger
     )
@@ -158,6 +218,12 @@ public final class MetricdService: Sendable {
                 case .busy:
                     counters.add(.leaseContention)
                     return outcome
+                case .quarantined(let abandoned):
+                    await quarantine(
+                        entry.metric,
+                        reason: "its processing ended the worker's process (or outlived its lease) \(abandoned) "
+                            + "times in a row", logger)
+                    return outcome
                 case .idle:
                     try await storage.forgetIfIdle(entry)
                     return outcome
@@ -175,11 +241,8 @@ public final class MetricdService: Sendable {
             logger.warning("lease lost: another worker took the metric over", metadata: ["metric": "\(metric)"])
             return nil
         } catch StorageError.corrupt(let metric, let reason) {
-            quarantine.withLock { $0[metric] = reason }
-            counters.add(.metricsQuarantined)
-            logger.error(
-                "metric quarantined: its stored data is corrupt",
-                metadata: ["metric": "\(metric)", "reason": "\(reason)"])
+            counters.add(.cyclesFailedDamaged)
+            await quarantine(metric, reason: "its stored data is damaged: \(reason)", logger)
             return nil
         }
     }

@@ -157,12 +157,16 @@ public struct QueryService: Sendable {
             for sack in 0..<storage.sackCount {
                 metrics += try await storage.metricsWithPendingMeasures(inSack: sack).count
             }
-            let quarantined = metricd?.quarantine.withLock { $0 } ?? [:]
+            var quarantined: [StatusReply.Quarantined] = []
+            for (metric, reason) in try await storage.quarantinedMetrics().sorted(by: { $0.key < $1.key }) {
+                let name = try await directory.metric(id: metric)?.name ?? metric.rawValue
+                quarantined.append(StatusReply.Quarantined(metric: name, reason: reason))
+            }
             return StatusReply(
                 backlogMetrics: metrics, backlogMeasures: 0,
                 workers: metricd.map { [StatusReply.Workers(role: "metricd", workers: $0.workers)] } ?? [],
                 counters: counters.snapshot,
-                quarantined: quarantined.map { StatusReply.Quarantined(metric: $0.key.rawValue, reason: $0.value) }
+                quarantined: quarantined
             ).json.encoded()
         case .createArchivePolicy(let spec):
             let policy = try spec.policy()
@@ -220,6 +224,12 @@ public struct QueryService: Sendable {
             return MeasuresReply.encode(try await measures(query))
         case .aggregates(let query):
             return try await aggregates(query)
+        case .releaseQuarantine(let name):
+            let record = try await requireMetric(name)
+            try await storage.releaseQuarantine(record.id)
+            metricd?.quarantine.withLock { $0[record.id] = nil }
+            metricd?.wake()
+            return JSONValue.object([:]).encoded()
         }
     }
 
@@ -344,11 +354,20 @@ public struct QueryService: Sendable {
         let cycle = ProcessingCycle(storage: storage)
         let instruments = CycleInstruments(counters: counters)
         let deadline = ContinuousClock.now + refreshLeaseWait
+        if let reason = try await storage.quarantinedMetrics()[metric] {
+            throw ProtocolError(.internal, "Unable to refresh metric: it is quarantined (\(reason))")
+        }
         while true {
             try Task.checkCancellation()
             let started = ContinuousClock.now
             switch try await cycle.process(metric, policy: policy) {
             case .idle: return
+            case .quarantined(let abandoned):
+                counters.add(.metricsQuarantined)
+                throw ProtocolError(
+                    .internal,
+                    "Unable to refresh metric: it was quarantined, its processing having ended its process "
+                        + "\(abandoned) times in a row")
             case .processed(let measures, let dropped, let more):
                 instruments.processed(measures: measures, droppedTooOld: dropped, since: started)
                 if !more { return }

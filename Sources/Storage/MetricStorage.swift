@@ -82,14 +82,20 @@ public struct MetricSnapshot: Sendable {
     /// state the only split new measures touch.
     public var latestSplits: [AggregationKey: StoredSplit]
     public var counters: MetricCounters
+    /// Cycles of this metric in a row whose holder went away without finishing
+    /// (its process died, or stalled past its lease), counted since the metric's
+    /// last commit: the poison guard quarantines a metric at 2 (docs/reliability.md).
+    public var abandonedCycles: Int
 
     public init(
-        raw: TimeSeries, pending: PendingMeasures, latestSplits: [AggregationKey: StoredSplit], counters: MetricCounters
+        raw: TimeSeries, pending: PendingMeasures, latestSplits: [AggregationKey: StoredSplit],
+        counters: MetricCounters, abandonedCycles: Int = 0
     ) {
         self.raw = raw
         self.pending = pending
         self.latestSplits = latestSplits
         self.counters = counters
+        self.abandonedCycles = abandonedCycles
     }
 }
 
@@ -194,4 +200,15 @@ public protocol MetricStorage: Sendable {
 
     /// Deletes everything stored for a metric.
     func deleteMetric(_ metric: MetricID) async throws
+
+    /// Sets a metric aside, durably and for every process: workers leave it (and
+    /// its pending measures, which are kept) until ``releaseQuarantine(_:)``.
+    /// A metric already quarantined keeps its first reason.
+    func quarantine(_ metric: MetricID, reason: String) async throws
+
+    /// The quarantined metrics and why.
+    func quarantinedMetrics() async throws -> [MetricID: String]
+
+    /// Lets workers process the metric again, with its count of abandoned cycles reset.
+    func releaseQuarantine(_ metric: MetricID) async throws
 }

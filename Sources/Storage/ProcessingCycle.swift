@@ -8,6 +8,9 @@ public enum CycleOutcome: Hashable, Sendable {
     case idle
     /// Pending measures were aggregated and stored; `more` if batches remain.
     case processed(measures: Int, droppedTooOld: Int, more: Bool)
+    /// The metric's processing ended its process (or stalled past its lease) this
+    /// many times in a row: it was quarantined instead of being tried again.
+    case quarantined(abandonedCycles: Int)
 }
 
 /// Carbonara's read-merge-write cycle over a ``MetricStorage``: lease, read the
@@ -19,6 +22,9 @@ public struct ProcessingCycle: Sendable {
     public let leaseDuration: Duration
     /// Pending batches read per cycle; more are left for the next one.
     public let pendingLimit: Int
+
+    /// Abandoned cycles in a row after which a metric is quarantined.
+    public static let abandonedCyclesLimit = 2
 
     public init(storage: any MetricStorage, leaseDuration: Duration = .seconds(30), pendingLimit: Int = 10_000) {
         self.storage = storage
@@ -33,11 +39,20 @@ public struct ProcessingCycle: Sendable {
             let aggregations = policy.aggregations.map(AggregationKey.init)
             let snapshot = try await storage.load(
                 metric, lease: lease, aggregations: aggregations, pendingLimit: pendingLimit)
-            Failpoint.afterLoad.hit()
             if snapshot.pending.isEmpty {
                 try await storage.releaseLease(lease)
                 return .idle
             }
+            // The poison guard: before a third attempt at what ended the last two.
+            if snapshot.abandonedCycles >= Self.abandonedCyclesLimit {
+                try await storage.quarantine(
+                    metric,
+                    reason: "its processing ended the worker's process (or outlived its lease) "
+                        + "\(snapshot.abandonedCycles) times in a row")
+                try await storage.releaseLease(lease)
+                return .quarantined(abandonedCycles: snapshot.abandonedCycles)
+            }
+            Failpoint.afterLoad.hit()
             let result = MetricProcessor.process(
                 raw: RawBuffer(series: snapshot.raw, policy: policy), received: snapshot.pending.measures,
                 policy: policy)

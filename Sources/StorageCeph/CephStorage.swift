@@ -51,6 +51,11 @@ public final class CephStorage: MetricStorage {
     private let operations = Atomic<Int>(0)
 
     static let lockName = "orzo.lease"
+    /// Omap keys `x.open.<lease token>`: one per cycle begun and not yet finished.
+    static let openMarkerPrefix = "x.open."
+    static let openMarkerEnd = "x.open/"
+    /// Omap `<metric id>` = why it is quarantined.
+    static let quarantineObject = "orzo.quarantine"
     static let configObject = "orzo.config"
     static let countersKey = Storage.countersKey
     /// The most raw-buffer bytes the snapshot read fetches at once.
@@ -223,6 +228,9 @@ public final class CephStorage: MetricStorage {
         let token = MetricID.random().rawValue
         var op = RadosWriteOperation()
         op.lockExclusive(name: Self.lockName, cookie: token, duration: duration, description: "orzo processing")
+        // The cycle's open marker, in the same operation: a commit removes every marker,
+        // an orderly release its own; what is left counts abandoned cycles (the poison guard).
+        op.setOmap([Self.openMarkerPrefix + token: []])
         do {
             try await operate(op, on: Self.metricObject(metric))
             return MetricLease(metric: metric, token: token)
@@ -245,10 +253,16 @@ public final class CephStorage: MetricStorage {
     public func releaseLease(_ lease: MetricLease) async throws {
         var op = RadosWriteOperation()
         op.unlock(name: Self.lockName, cookie: lease.token)
+        op.removeOmapKeys([Self.openMarkerPrefix + lease.token])
         do {
             try await operate(op, on: Self.metricObject(lease.metric))
         } catch let error as RadosError where error.kind == .notFound {
-            // Already lost: nothing to release.
+            // Already lost: nothing to release. This holder is alive and done, though:
+            // its open marker goes too (best effort), so it does not count as abandoned.
+            var marker = RadosWriteOperation()
+            marker.assertExists()
+            marker.removeOmapKeys([Self.openMarkerPrefix + lease.token])
+            _ = try? await operate(marker, on: Self.metricObject(lease.metric))
         }
     }
 
@@ -264,6 +278,7 @@ public final class CephStorage: MetricStorage {
         let pending = read.omapValues(prefix: "in.", maxCount: pendingLimit)
         let latest = aggregations.map { read.omapValues(prefix: splitPrefix($0), maxCount: 1) }
         let counters = read.omapValues(forKeys: [Self.countersKey])
+        let openMarkers = read.omapValues(prefix: Self.openMarkerPrefix, maxCount: 64)
         let result: RadosReadResult
         do {
             result = try await operate(read, on: object)
@@ -295,7 +310,8 @@ public final class CephStorage: MetricStorage {
             raw: try decodeRaw(rawBytes, metric),
             pending: PendingMeasures(
                 measures: measures, token: PendingToken(batches: batches.entries.map(\.key)), hasMore: batches.hasMore),
-            latestSplits: latestSplits, counters: decodeCounters(result[counters][Self.countersKey]))
+            latestSplits: latestSplits, counters: decodeCounters(result[counters][Self.countersKey]),
+            abandonedCycles: result[openMarkers].entries.filter { $0.key != Self.openMarkerPrefix + lease.token }.count)
     }
 
     public func readSplits(
@@ -336,6 +352,7 @@ public final class CephStorage: MetricStorage {
         }
         op.setOmap(values)
         op.removeOmapKeys(commit.processed.batches)
+        op.removeOmapRange(from: Self.openMarkerPrefix, to: Self.openMarkerEnd)  // a cycle finished
         if commit.releaseLease { op.unlock(name: Self.lockName, cookie: lease.token) }
         do {
             try await operate(op, on: Self.metricObject(metric))
@@ -409,6 +426,49 @@ public final class CephStorage: MetricStorage {
         op.removeOmapKeys([metric.rawValue])
         do {
             try await operate(op, on: Self.sackObject(metric.sack(of: sackCount)))
+        } catch let error as RadosError where error.kind == .notFound {}
+        do {
+            try await operate(op, on: Self.quarantineObject)
+        } catch let error as RadosError where error.kind == .notFound {}
+    }
+
+    // MARK: Quarantine
+
+    public func quarantine(_ metric: MetricID, reason: String) async throws {
+        guard try await quarantinedMetrics()[metric] == nil else { return }
+        var op = RadosWriteOperation()
+        op.setOmap([metric.rawValue: Array(reason.utf8.prefix(4096))])
+        try await operate(op, on: Self.quarantineObject)
+    }
+
+    public func quarantinedMetrics() async throws -> [MetricID: String] {
+        operations.add(1, ordering: .relaxed)
+        let entries: [RadosOmapEntry]
+        do {
+            entries = try await untyped { () async throws(RadosError) in
+                try await self.io.omapEntries(Self.quarantineObject, prefix: "", pageSize: 500)
+            }
+        } catch let error as RadosError where error.kind == .notFound {
+            return [:]
+        }
+        var result: [MetricID: String] = [:]
+        for entry in entries {
+            if let metric = MetricID(entry.key) { result[metric] = String(decoding: entry.value, as: UTF8.self) }
+        }
+        return result
+    }
+
+    public func releaseQuarantine(_ metric: MetricID) async throws {
+        var markers = RadosWriteOperation()
+        markers.assertExists()
+        markers.removeOmapRange(from: Self.openMarkerPrefix, to: Self.openMarkerEnd)
+        do {
+            try await operate(markers, on: Self.metricObject(metric))
+        } catch let error as RadosError where error.kind == .notFound {}
+        var op = RadosWriteOperation()
+        op.removeOmapKeys([metric.rawValue])
+        do {
+            try await operate(op, on: Self.quarantineObject)
         } catch let error as RadosError where error.kind == .notFound {}
     }
 }

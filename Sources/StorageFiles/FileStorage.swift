@@ -11,6 +11,7 @@ import Timeseries
 ///     <root>/incoming/<sack>/idle/<id>    a consumed pending file kept for the next batch
 ///     <root>/metrics/<id[0..2]>/<id>.0|1  the metric's state in two slots (StateSlots, StateFile)
 ///     <root>/leases/<sack>                lease slots (LeaseTable)
+///     <root>/quarantine/<id>              a quarantined metric: the reason, as text
 public final class FileStorage: MetricStorage {
     public let root: String
     public let sackCount: Int
@@ -23,6 +24,8 @@ public final class FileStorage: MetricStorage {
     /// Leases (tokens) that wrote a state slot whose group commit has not
     /// completed: releasing one keeps its record marked dirty.
     private let unsynced = Mutex<Set<String>>([])
+    /// Per lease (token), the metric's abandoned cycles found when it was taken.
+    private let abandoned = Mutex<[String: Int]>([:])
 
     static let rawKey = "raw"
     static let consumedKey = "p.consumed"  // generation u64 + offset u64 of the pending file consumed
@@ -31,7 +34,7 @@ public final class FileStorage: MetricStorage {
     public init(root: String, defaultSackCount: Int = 16) throws {
         self.root = root
         try POSIX.makeDirectories(root)
-        for sub in ["incoming", "metrics", "leases"] { try POSIX.makeDirectories("\(root)/\(sub)") }
+        for sub in ["incoming", "metrics", "leases", "quarantine"] { try POSIX.makeDirectories("\(root)/\(sub)") }
         let configPath = "\(root)/orzo.config"
         if try POSIX.readAll(configPath) == nil {
             try POSIX.replaceAtomically(configPath, with: Array("sacks=\(defaultSackCount)\n".utf8))
@@ -94,8 +97,12 @@ public final class FileStorage: MetricStorage {
 
     public func acquireLease(_ metric: MetricID, duration: Duration) async throws -> MetricLease? {
         let token = MetricID.random().rawValue
-        let taken = try leases.withSlot(metric, sack: metric.sack(of: sackCount)) { record -> Bool in
+        let taken = try leases.withSlot(metric, sack: metric.sack(of: sackCount)) { record, strikes -> Bool in
             if LeaseTable.isLive(record) { return false }
+            // Expired without being released (a release leaves no record, or expiry 0):
+            // its holder's process died, or stalled past the lease.
+            if let record, record.expiry != 0 { strikes.strike(record.metric) }
+            abandoned.withLock { $0[token] = strikes.count(of: metric) }
             // The last holder stopped (died, or stalled past its lease) and may have left
             // a written slot that is not durable. The next commit overwrites the other
             // slot, the last durable state, so make that one durable first.
@@ -109,6 +116,7 @@ public final class FileStorage: MetricStorage {
                 boot: LeaseTable.bootID, dirty: true)
             return true
         }
+        if taken != true { abandoned.withLock { $0[token] = nil } }
         return taken == true ? MetricLease(metric: metric, token: token) : nil
     }
 
@@ -122,6 +130,7 @@ public final class FileStorage: MetricStorage {
 
     public func releaseLease(_ lease: MetricLease) async throws {
         loaded.withLock { $0[lease.token] = nil }
+        abandoned.withLock { $0[lease.token] = nil }
         let written = unsynced.withLock { $0.remove(lease.token) != nil }
         _ = try leases.withSlot(lease.metric, sack: lease.metric.sack(of: sackCount)) { record in
             guard record?.token == lease.token else { return }
@@ -165,7 +174,8 @@ public final class FileStorage: MetricStorage {
             pending: PendingMeasures(
                 measures: frames.flatMap(\.measures), token: PendingToken(batches: token),
                 hasMore: (contents?.frames.count ?? 0) > frames.count),
-            latestSplits: latest, counters: decodeCounters(state.entries[countersKey]))
+            latestSplits: latest, counters: decodeCounters(state.entries[countersKey]),
+            abandonedCycles: abandoned.withLock { $0.removeValue(forKey: lease.token) } ?? 0)
     }
 
     public func readSplits(
@@ -232,12 +242,13 @@ public final class FileStorage: MetricStorage {
         // Under the lease: a holder that took the metric over meanwhile removes what is
         // consumed itself. The state records what was consumed, so a crash before the
         // removal only leaves bytes to clean up; they are not processed twice.
-        _ = try leases.withSlot(metric, sack: sack) { record in
+        _ = try leases.withSlot(metric, sack: sack) { record, strikes in
             guard record?.token == lease.token else { return }
             if let consumed {
                 try PendingFile.removeConsumed(
                     pendingPath(metric), generation: consumed.generation, consumed: consumed.end)
             }
+            strikes.clear(metric)  // a cycle finished: the poison guard starts counting again
             if commit.releaseLease { record = nil }
         }
     }
@@ -288,9 +299,35 @@ public final class FileStorage: MetricStorage {
     public func deleteMetric(_ metric: MetricID) async throws {
         try StateSlots.remove(statePath(metric))
         let pending = pendingPath(metric)
-        for path in [pending, PendingFile.idlePath(pending)] where unlink(path) != 0 && errno != ENOENT {
+        for path in [pending, PendingFile.idlePath(pending), quarantinePath(metric)]
+        where unlink(path) != 0 && errno != ENOENT {
             throw POSIX.error("unlink", path)
         }
         try POSIX.syncDirectory("\(root)/incoming/\(metric.sack(of: sackCount))")
+    }
+
+    // MARK: Quarantine
+
+    private func quarantinePath(_ metric: MetricID) -> String { "\(root)/quarantine/\(metric.rawValue)" }
+
+    public func quarantine(_ metric: MetricID, reason: String) async throws {
+        guard try POSIX.readAll(quarantinePath(metric)) == nil else { return }
+        try POSIX.replaceAtomically(quarantinePath(metric), with: Array(reason.utf8.prefix(4096)))
+    }
+
+    public func quarantinedMetrics() async throws -> [MetricID: String] {
+        var result: [MetricID: String] = [:]
+        for name in try POSIX.list("\(root)/quarantine") {
+            guard let metric = MetricID(name), let bytes = try POSIX.readAll(quarantinePath(metric)) else { continue }
+            result[metric] = String(decoding: bytes, as: UTF8.self)
+        }
+        return result
+    }
+
+    public func releaseQuarantine(_ metric: MetricID) async throws {
+        _ = try leases.withSlot(metric, sack: metric.sack(of: sackCount)) { _, strikes in strikes.clear(metric) }
+        let path = quarantinePath(metric)
+        guard unlink(path) == 0 || errno == ENOENT else { throw POSIX.error("unlink", path) }
+        try POSIX.syncDirectory("\(root)/quarantine")
     }
 }

@@ -7,8 +7,14 @@ import Synchronization
 /// written only under an open-file-description lock on its bytes, which the
 /// kernel releases if the process dies. A record (docs/storage-files.md):
 ///
-///     version u8 = 1 | dirty u8 | 6 bytes zero | metric id 32 bytes | token 32 bytes |
-///     expiry i64 LE (CLOCK_BOOTTIME ns) | boot id 16 bytes | 32 bytes zero
+///     version u8 (1: a holder; 0: none) | dirty u8 | strikes u8 | 5 bytes zero |
+///     metric id 32 bytes | token 32 bytes | expiry i64 LE (CLOCK_BOOTTIME ns) |
+///     boot id 16 bytes | struck metric id 32 bytes
+///
+/// The strikes (the poison guard, docs/reliability.md) outlive holders: how many
+/// cycles in a row of the struck metric ended with their holder gone (the lease
+/// taken over after it expired unreleased). A commit of that metric clears them.
+/// One metric's strikes per slot: a slot shared by two metrics keeps the latest.
 ///
 /// `dirty` (1) says the holder may have written a state slot that is not yet
 /// durable; whoever takes the slot over after it expires makes that metric's
@@ -54,9 +60,38 @@ final class LeaseTable: Sendable {
         return Int(hash % UInt64(Self.slotsPerSack))
     }
 
+    /// Abandoned cycles of one metric, kept in the slot beside its holder.
+    struct Strikes: Equatable {
+        var metric: String
+        var count: UInt8
+
+        static let none = Strikes(metric: "", count: 0)
+
+        /// `metric`'s count, 0 if the slot counts another metric's.
+        func count(of metric: MetricID) -> Int { self.metric == metric.rawValue ? Int(count) : 0 }
+
+        /// One more abandoned cycle of `metric`.
+        mutating func strike(_ metric: String) {
+            if self.metric == metric {
+                count = count == .max ? .max : count + 1
+            } else {
+                self = Strikes(metric: metric, count: 1)
+            }
+        }
+
+        mutating func clear(_ metric: MetricID) { if self.metric == metric.rawValue { self = .none } }
+    }
+
     /// Runs `body` with the metric's slot locked; `nil` if another process holds
     /// the slot lock right now (it is mid-operation: treat as busy).
     func withSlot<T>(_ metric: MetricID, sack: Int, _ body: (inout Record?) throws -> T) throws -> T? {
+        try withSlot(metric, sack: sack) { (record: inout Record?, _: inout Strikes) in try body(&record) }
+    }
+
+    /// ``withSlot(_:sack:_:)`` with the slot's strikes too.
+    func withSlot<T>(
+        _ metric: MetricID, sack: Int, _ body: (inout Record?, inout Strikes) throws -> T
+    ) throws -> T? {
         let file = path(sack)
         let fd = try idle.withLock { $0[sack]?.popLast() } ?? POSIX.open(file, O_RDWR | O_CREAT)
         defer { idle.withLock { $0[sack, default: []].append(fd) } }
@@ -73,10 +108,14 @@ final class LeaseTable: Sendable {
         defer { POSIX.unlockRange(fd, start: offset, length: Self.slotSize) }
         var bytes = [UInt8](repeating: 0, count: Self.slotSize)
         let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Self.slotSize, off_t(offset)) }
-        var record: Record? = count == Self.slotSize && bytes[0] == 1 ? decode(bytes) : nil
-        let before = record.map(encode)
-        let result = try body(&record)
-        let after = record.map(encode) ?? [UInt8](repeating: 0, count: Self.slotSize)
+        let whole = count == Self.slotSize
+        var record: Record? = whole && bytes[0] == 1 ? decode(bytes) : nil
+        var strikes =
+            whole && bytes[2] > 0
+            ? Strikes(metric: String(decoding: bytes[96..<128], as: UTF8.self), count: bytes[2]) : .none
+        let before = whole ? bytes : []
+        let result = try body(&record, &strikes)
+        let after = encode(record, strikes)
         if after != before {
             let written = after.withUnsafeBytes { pwrite(fd, $0.baseAddress, Self.slotSize, off_t(offset)) }
             guard written == Self.slotSize else { throw POSIX.error("pwrite", file) }
@@ -97,8 +136,13 @@ final class LeaseTable: Sendable {
             expiry: Int64(bitPattern: readUInt64(bytes, 72)), boot: Array(bytes[80..<96]), dirty: bytes[1] == 1)
     }
 
-    private func encode(_ record: Record) -> [UInt8] {
+    private func encode(_ record: Record?, _ strikes: Strikes) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Self.slotSize)
+        if strikes.count > 0 {
+            bytes[2] = strikes.count
+            bytes.replaceSubrange(96..<128, with: Array(strikes.metric.utf8.prefix(32)))
+        }
+        guard let record else { return bytes }
         bytes[0] = 1
         bytes[1] = record.dirty ? 1 : 0
         bytes.replaceSubrange(8..<40, with: Array(record.metric.utf8.prefix(32)))

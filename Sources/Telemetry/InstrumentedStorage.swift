@@ -15,6 +15,7 @@ public struct InstrumentedStorage: MetricStorage {
         case releaseLease = "release_lease", load, readSplits = "read_splits", commit
         case readAggregate = "read_aggregate", splitKeys = "split_keys", counters
         case forgetIfIdle = "forget_if_idle", deleteMetric = "delete_metric"
+        case quarantine, quarantined, releaseQuarantine = "release_quarantine"
     }
 
     public init(_ base: any MetricStorage) {
@@ -102,5 +103,17 @@ public struct InstrumentedStorage: MetricStorage {
 
     public func deleteMetric(_ metric: MetricID) async throws {
         try await measure(.deleteMetric) { try await base.deleteMetric(metric) }
+    }
+
+    public func quarantine(_ metric: MetricID, reason: String) async throws {
+        try await measure(.quarantine) { try await base.quarantine(metric, reason: reason) }
+    }
+
+    public func quarantinedMetrics() async throws -> [MetricID: String] {
+        try await measure(.quarantined) { try await base.quarantinedMetrics() }
+    }
+
+    public func releaseQuarantine(_ metric: MetricID) async throws {
+        try await measure(.releaseQuarantine) { try await base.releaseQuarantine(metric) }
     }
 }

@@ -21,6 +21,8 @@ public enum QueryRequest: Sendable, Hashable {
     case listMetrics(ListMetrics)
     case getMeasures(GetMeasures)
     case aggregates(Aggregates)
+    /// Lets workers process a quarantined metric again (an admin action, after a fix).
+    case releaseQuarantine(metric: String)
 
     /// The longest request body the query socket takes (its `ZMQ_MAXMSGSIZE` default).
     public static let maxBodyBytes = 1 << 20
@@ -167,6 +169,7 @@ public enum QueryRequest: Sendable, Hashable {
         case .listMetrics: "list_metrics"
         case .getMeasures: "get_measures"
         case .aggregates: "aggregates"
+        case .releaseQuarantine: "release_quarantine"
         }
     }
 
@@ -175,7 +178,7 @@ public enum QueryRequest: Sendable, Hashable {
         "capabilities", "status", "create_archive_policy", "get_archive_policy", "list_archive_policies",
         "delete_archive_policy", "create_archive_policy_rule", "list_archive_policy_rules",
         "delete_archive_policy_rule", "create_metric", "get_metric", "delete_metric", "list_metrics", "get_measures",
-        "aggregates",
+        "aggregates", "release_quarantine",
     ]
 
     /// Whether the operation changes nothing (the `reader` role may send it).
@@ -258,6 +261,7 @@ public enum QueryRequest: Sendable, Hashable {
                     start: try fields.optionalTimestamp("start"), stop: try fields.optionalTimestamp("stop"),
                     resample: try fields.optionalGranularity("resample"),
                     refresh: try fields.optionalBool("refresh")))
+        case "release_quarantine": request = .releaseQuarantine(metric: try fields.metricName("metric"))
         case "aggregates":
             let operations = try fields.string("operations", maxBytes: Limits.operationsMaxLength)
             let start = try fields.optionalTimestamp("start")
@@ -327,6 +331,8 @@ public enum QueryRequest: Sendable, Hashable {
             if let prefix = list.prefix { body["prefix"] = .string(prefix) }
             if let limit = list.limit { body["limit"] = .number(Double(limit)) }
             if let marker = list.marker { body["marker"] = .string(marker) }
+        case .releaseQuarantine(let metric):
+            body["metric"] = .string(metric)
         case .getMeasures(let query):
             body["metric"] = .string(query.metric)
             if let aggregation = query.aggregation { body["aggregation"] = .string(aggregation) }

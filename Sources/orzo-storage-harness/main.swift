@@ -94,6 +94,9 @@ case "process":
             print("processed \(total)")
             exit(0)
         case .processed(let measures, _, _): total += measures
+        case .quarantined(let abandoned):
+            print("quarantined after \(abandoned) abandoned cycles")
+            exit(4)
         }
     }
 case "hold":

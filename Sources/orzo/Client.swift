@@ -168,8 +168,8 @@ extension Orzo {
 
     struct MetricCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "metric", abstract: "Create, list, show and delete metrics.",
-            subcommands: [Create.self, List.self, Show.self, Delete.self])
+            commandName: "metric", abstract: "Create, list, show and delete metrics; release quarantined ones.",
+            subcommands: [Create.self, List.self, Show.self, Delete.self, Unquarantine.self])
 
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create a metric.")
@@ -212,6 +212,14 @@ extension Orzo {
             @Argument(help: "The metric's name.") var name: String
             @OptionGroup var client: ClientOptions
             func run() async throws { try await client.connect().deleteMetric(name) }
+        }
+
+        struct Unquarantine: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Let workers process a quarantined metric again (after fixing what stopped them).")
+            @Argument(help: "The metric's name.") var name: String
+            @OptionGroup var client: ClientOptions
+            func run() async throws { try await client.connect().releaseQuarantine(name) }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import OrzoClient
 import Storage
 import StorageFiles
 import Testing
@@ -92,6 +93,7 @@ struct HostileInputTests {
                 ("resample", .optionalGranularity), ("refresh", .optionalBool),
             ]
         ),
+        ("release_quarantine", ["metric": #""h.target""#], [("metric", .requiredString)]),
         (
             "aggregates", ["operations": #""(metric h.target mean)""#],
             [
@@ -299,5 +301,52 @@ struct QueryConcurrencyTests {
             #expect(waited >= .seconds(9))
         }
         for lease in leases { try await storage.releaseLease(lease) }
+    }
+}
+
+@Suite("the poison guard in orzo serve", .timeLimit(.minutes(2)))
+struct PoisonGuardServeTests {
+    @Test("a metric whose cycle ends the process twice is quarantined on the next start, which serves the rest")
+    func restartLoopEnds() async throws {
+        let id = UInt64.random(in: 0..<UInt64.max)
+        let t0: Nanoseconds = 1_767_225_600 * nanosecondsPerSecond
+        let arguments = ["--lease-seconds", "1"]
+        let dying = ["ORZO_FAILPOINT": Failpoint.afterLoad.rawValue]
+        let one = MeasureRecords.encode([Measure(timestamp: t0, value: 1)])
+        // Twice: the put is stored, then the worker's cycle on it ends the whole process.
+        for attempt in 1...2 {
+            let server = try ServeProcess(extraArguments: arguments, id: id, environment: dying)
+            if attempt == 1 {
+                // The acknowledgement may or may not leave before the worker ends the process:
+                // the measure is stored either way (the worker only dies processing it).
+                let dealer = try ZMQSocket(try ZMQContext(), type: .dealer)
+                try dealer.connect(server.ack)
+                #expect(
+                    try await dealer.send(
+                        [Array(Verb.put.utf8), Array("p".utf8), Array("poison".utf8), one], timeout: .seconds(5)))
+            }
+            server.process.waitUntilExit()  // within the dead holder's 1 s lease on the second start
+            #expect(server.process.terminationReason == .uncaughtSignal, "start \(attempt) was to die in the cycle")
+        }
+        // The third start (no longer armed to die) sets the metric aside before trying it,
+        // and serves everything else.
+        let server = try ServeProcess(extraArguments: arguments, id: id)
+        defer { _ = server.stop() }
+        let client = try OrzoClient(endpoints: .init(push: server.push, ack: server.ack, query: server.query))
+        try await client.put(["healthy": [Measure(timestamp: t0, value: 2)]])
+        #expect(try await client.measures(of: "healthy", refresh: true).map(\.value) == [2])
+        var status = try await client.status()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while status.quarantined.isEmpty && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await client.status()
+        }
+        #expect(status.quarantined.map(\.metric) == ["poison"])
+        #expect(status.counters["metricd.metrics.quarantined"] == 1)
+        #expect(try await client.measures(of: "poison").isEmpty)
+        // An operator releases it after the fix: its accepted measure was kept.
+        try await client.releaseQuarantine("poison")
+        #expect(try await client.measures(of: "poison", refresh: true).map(\.value) == [1])
+        #expect(try await client.status().quarantined.isEmpty)
     }
 }

@@ -21,7 +21,10 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
     let query: String
     let dataDirectory: String
 
-    init(extraArguments: [String] = [], id: UInt64 = .random(in: 0..<UInt64.max)) throws {
+    init(
+        extraArguments: [String] = [], id: UInt64 = .random(in: 0..<UInt64.max),
+        environment: [String: String] = [:]
+    ) throws {
         dataDirectory = "/tmp/orzo-storage-tests/serve-\(id)"
         push = "ipc:///tmp/orzo-e2e-\(id)-push"
         ack = "ipc:///tmp/orzo-e2e-\(id)-ack"
@@ -33,6 +36,9 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
                 "--query-endpoint",
                 query,
             ] + extraArguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let output = Pipe()
         process.standardOutput = output
         try process.run()

@@ -42,6 +42,36 @@ struct CrashTests {
         #expect(try await ProcessingCycle(storage: storage).process(metric, policy: StorageFixtures.policy) == .idle)
     }
 
+    @Test(
+        "a metric whose processing kills its worker twice is quarantined before a third attempt; released, it is processed",
+        arguments: processBackends)
+    func poisonGuard(backend: Backend) async throws {
+        let (storage, namespace) = try await Harness.store(backend)
+        let metric = MetricID.random()
+        let healthy = MetricID.random()
+        try await storage.appendMeasures([metric: StorageFixtures.measures(0..<300)])
+        try await storage.appendMeasures([healthy: StorageFixtures.measures(0..<100)])
+        for attempt in 1...2 {
+            let killed = try await Harness.run(
+                ["process", metric.rawValue], namespace: namespace, failpoint: .afterLoad)
+            #expect(killed.signal == SIGKILL, "attempt \(attempt) was to die: \(killed)")
+        }
+        // The third attempt, still armed to die, sets the metric aside instead.
+        let third = try await Harness.run(["process", metric.rawValue], namespace: namespace, failpoint: .afterLoad)
+        #expect(third.status == 4, "the third attempt quarantines: \(third)")
+        #expect(try await storage.quarantinedMetrics()[metric] != nil)
+        // The rest of the fleet keeps working.
+        let other = try await Harness.run(["process", healthy.rawValue], namespace: namespace)
+        #expect(other.status == 0, "\(other)")
+        #expect(try await storage.counters(healthy).measuresProcessed == 100)
+        // After a fix, an operator releases it; nothing it held was lost.
+        try await storage.releaseQuarantine(metric)
+        let released = try await Harness.run(["process", metric.rawValue], namespace: namespace)
+        #expect(released.status == 0, "\(released)")
+        #expect(try await storage.counters(metric).measuresProcessed == 300)
+        #expect(try await storage.quarantinedMetrics().isEmpty)
+    }
+
     @Test("an ingest killed after marking its sack strands nothing, and its retry is processed")
     func killedIngest() async throws {
         guard processBackends.contains(.ceph) else { return }  // a file ingest is one step: nothing between

@@ -46,6 +46,61 @@ struct StorageConformanceTests {
         try await storage.releaseLease(next)
     }
 
+    @Test(
+        "leases that expire unreleased count as abandoned cycles until a commit; quarantine is durable and released",
+        arguments: backends)
+    func abandonedCyclesAndQuarantine(backend: Backend) async throws {
+        let storage = try await backend.make()
+        let metric = MetricID.random()
+        try await storage.appendMeasures([metric: measures(0..<3)])
+        // Short leases, to be left to expire; the one that commits is long enough to do so.
+        func take(_ duration: Duration = .milliseconds(300)) async throws -> (MetricLease, MetricSnapshot) {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                if let lease = try await storage.acquireLease(metric, duration: duration) {
+                    return (lease, try await storage.load(metric, lease: lease, aggregations: [], pendingLimit: 100))
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            throw StorageError.unavailable("the lease never came free")
+        }
+        // Released in order: nothing abandoned.
+        var (lease, snapshot) = try await take(.seconds(10))
+        #expect(snapshot.abandonedCycles == 0)
+        try await storage.releaseLease(lease)
+        // Two holders vanish without releasing (their processes died).
+        (_, snapshot) = try await take()
+        #expect(snapshot.abandonedCycles == 0)
+        (_, snapshot) = try await take()
+        #expect(snapshot.abandonedCycles == 1)
+        (lease, snapshot) = try await take(.seconds(10))
+        #expect(snapshot.abandonedCycles == 2)
+        // A commit starts the count again.
+        try await storage.commit(
+            metric, lease: lease,
+            MetricCommit(
+                raw: TimeSeries(), splits: [:], expireBefore: [:], processed: PendingToken(batches: []),
+                counters: snapshot.counters, releaseLease: true))
+        (lease, snapshot) = try await take(.seconds(10))
+        #expect(snapshot.abandonedCycles == 0)
+        try await storage.releaseLease(lease)
+
+        #expect(try await storage.quarantinedMetrics().isEmpty)
+        try await storage.quarantine(metric, reason: "first")
+        try await storage.quarantine(metric, reason: "second")
+        #expect(try await storage.quarantinedMetrics() == [metric: "first"])
+        // Abandoned again, then released from quarantine: the count is reset too.
+        _ = try await take()
+        (lease, snapshot) = try await take(.seconds(10))
+        #expect(snapshot.abandonedCycles == 1)
+        try await storage.releaseLease(lease)
+        try await storage.releaseQuarantine(metric)
+        #expect(try await storage.quarantinedMetrics().isEmpty)
+        (lease, snapshot) = try await take(.seconds(10))
+        #expect(snapshot.abandonedCycles == 0)
+        try await storage.releaseLease(lease)
+    }
+
     @Test("the pending read is limited, and the rest remains", arguments: backends)
     func pendingLimit(backend: Backend) async throws {
         let storage = try await backend.make()

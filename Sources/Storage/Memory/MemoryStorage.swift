@@ -12,10 +12,13 @@ public final class MemoryStorage: MetricStorage {
         var splits: [AggregationKey: [SplitKey: TimeSeries]] = [:]
         var counters = MetricCounters()
         var lease: (token: String, expires: ContinuousClock.Instant)?
+        /// Leases that expired unreleased since the last commit (the poison guard).
+        var abandonedCycles = 0
     }
 
     private struct State {
         var metrics: [MetricID: Metric] = [:]
+        var quarantined: [MetricID: String] = [:]
         var sacks: [[MetricID: Nanoseconds]]
         var sequence: UInt64 = 0
     }
@@ -53,7 +56,10 @@ public final class MemoryStorage: MetricStorage {
     public func acquireLease(_ metric: MetricID, duration: Duration) async throws -> MetricLease? {
         let now = ContinuousClock.now
         return state.withLock { state in
-            if let lease = state.metrics[metric]?.lease, lease.expires > now { return nil }
+            if let lease = state.metrics[metric]?.lease {
+                if lease.expires > now { return nil }
+                state.metrics[metric]!.abandonedCycles += 1  // its holder never released it
+            }
             let token = MetricID.random().rawValue
             state.metrics[metric, default: Metric()].lease = (token, now + duration)
             return MetricLease(metric: metric, token: token)
@@ -98,7 +104,7 @@ public final class MemoryStorage: MetricStorage {
                 pending: PendingMeasures(
                     measures: batches.flatMap(\.measures), token: PendingToken(batches: batches.map(\.id)),
                     hasMore: stored.pending.count > batches.count),
-                latestSplits: latest, counters: stored.counters)
+                latestSplits: latest, counters: stored.counters, abandonedCycles: stored.abandonedCycles)
         }
     }
 
@@ -134,6 +140,7 @@ public final class MemoryStorage: MetricStorage {
             stored.pending.removeAll { processed.contains($0.id) }
             stored.counters = commit.counters
             if commit.releaseLease { stored.lease = nil }
+            stored.abandonedCycles = 0
             state.metrics[metric] = stored
         }
     }
@@ -173,6 +180,22 @@ public final class MemoryStorage: MetricStorage {
         state.withLock { state in
             state.metrics[metric] = nil
             state.sacks[metric.sack(of: sackCount)][metric] = nil
+            state.quarantined[metric] = nil
+        }
+    }
+
+    public func quarantine(_ metric: MetricID, reason: String) async throws {
+        state.withLock { state in
+            if state.quarantined[metric] == nil { state.quarantined[metric] = reason }
+        }
+    }
+
+    public func quarantinedMetrics() async throws -> [MetricID: String] { state.withLock { $0.quarantined } }
+
+    public func releaseQuarantine(_ metric: MetricID) async throws {
+        state.withLock { state in
+            state.quarantined[metric] = nil
+            state.metrics[metric]?.abandonedCycles = 0
         }
     }
 }
