@@ -96,7 +96,8 @@ public struct Table: Hashable, Sendable {
 
     public init(status: StatusReply) {
         var rows = [
-            ["backlog.metrics", String(status.backlogMetrics)], ["backlog.measures", String(status.backlogMeasures)],
+            ["backlog.metrics", String(status.backlogMetrics)],
+            ["backlog.measures", status.backlogMeasures.map(String.init) ?? "(not counted by this backend)"],
         ]
         rows += status.counters.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }
         rows += status.quarantined.map { ["quarantined \($0.metric)", $0.reason] }

@@ -154,8 +154,11 @@ public struct QueryService: Sendable {
                 .encoded()
         case .status:
             var metrics = 0
+            var measures: Int? = 0
             for sack in 0..<storage.sackCount {
-                metrics += try await storage.metricsWithPendingMeasures(inSack: sack).count
+                let pending = try await storage.metricsWithPendingMeasures(inSack: sack)
+                metrics += pending.count
+                for entry in pending { measures = measures.flatMap { total in entry.measures.map { total + $0 } } }
             }
             var quarantined: [StatusReply.Quarantined] = []
             for (metric, reason) in try await storage.quarantinedMetrics().sorted(by: { $0.key < $1.key }) {
@@ -163,7 +166,7 @@ public struct QueryService: Sendable {
                 quarantined.append(StatusReply.Quarantined(metric: name, reason: reason))
             }
             return StatusReply(
-                backlogMetrics: metrics, backlogMeasures: 0,
+                backlogMetrics: metrics, backlogMeasures: measures,
                 workers: metricd.map { [StatusReply.Workers(role: "metricd", workers: $0.workers)] } ?? [],
                 counters: counters.snapshot,
                 quarantined: quarantined

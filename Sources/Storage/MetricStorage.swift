@@ -6,10 +6,15 @@ public struct PendingMetric: Hashable, Sendable {
     /// When measures were last marked pending (nanoseconds since the epoch):
     /// workers take the oldest first, so a busy metric cannot starve the others.
     public let markedAt: Nanoseconds
+    /// How many measures are pending, where the backend knows it without reading
+    /// them (docs/protocol.md, `status`): exact in memory, estimated from the file
+    /// size on files, nil on Ceph.
+    public let measures: Int?
 
-    public init(metric: MetricID, markedAt: Nanoseconds) {
+    public init(metric: MetricID, markedAt: Nanoseconds, measures: Int? = nil) {
         self.metric = metric
         self.markedAt = markedAt
+        self.measures = measures
     }
 }
 

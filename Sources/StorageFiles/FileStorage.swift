@@ -82,10 +82,12 @@ public final class FileStorage: MetricStorage {
     public func metricsWithPendingMeasures(inSack sack: Int) async throws -> [PendingMetric] {
         let directory = "\(root)/incoming/\(sack)"
         return try POSIX.list(directory).compactMap { name in
-            guard let metric = MetricID(name), let mark = POSIX.modificationTime("\(directory)/\(name)") else {
-                return nil
-            }
-            return PendingMetric(metric: metric, markedAt: mark)
+            guard let metric = MetricID(name), let (mark, size) = POSIX.modificationTimeAndSize("\(directory)/\(name)")
+            else { return nil }
+            // Exact for a file holding one batch (the usual case between cycles); each
+            // further batch's 12-byte frame header adds 0.75 (docs/storage-files.md).
+            let measures = max(0, size - PendingFile.headerSize - 12) / MeasureRecords.recordSize
+            return PendingMetric(metric: metric, markedAt: mark, measures: measures)
         }.sorted { ($0.markedAt, $0.metric) < ($1.markedAt, $1.metric) }
     }
 

@@ -187,10 +187,13 @@ enum POSIX {
     }
 
     /// Modification time in nanoseconds since the epoch, or nil if absent.
-    static func modificationTime(_ path: String) -> Int64? {
+    static func modificationTime(_ path: String) -> Int64? { modificationTimeAndSize(path)?.time }
+
+    /// One stat: the modification time (ns since the epoch) and the size in bytes.
+    static func modificationTimeAndSize(_ path: String) -> (time: Int64, size: Int)? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        return Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        return (Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec), Int(info.st_size))
     }
 
     /// Whether the open file is still the one at `path` (not removed, replaced or moved).

@@ -167,14 +167,15 @@ public struct StatusReply: Sendable, Hashable {
     }
     /// Metrics with pending measures.
     public var backlogMetrics: Int
-    /// Pending measures (see docs/protocol.md for how each backend counts them).
-    public var backlogMeasures: Int
+    /// Pending measures; nil where the backend cannot count them cheaply (Ceph).
+    /// docs/protocol.md says how each backend counts them.
+    public var backlogMeasures: Int?
     public var workers: [Workers]
     public var counters: [String: Int]
     public var quarantined: [Quarantined]
 
     public init(
-        backlogMetrics: Int, backlogMeasures: Int, workers: [Workers], counters: [String: Int],
+        backlogMetrics: Int, backlogMeasures: Int?, workers: [Workers], counters: [String: Int],
         quarantined: [Quarantined]
     ) {
         self.backlogMetrics = backlogMetrics
@@ -186,7 +187,10 @@ public struct StatusReply: Sendable, Hashable {
 
     public var json: JSONValue {
         [
-            "backlog": ["metrics": .number(Double(backlogMetrics)), "measures": .number(Double(backlogMeasures))],
+            "backlog": [
+                "metrics": .number(Double(backlogMetrics)),
+                "measures": backlogMeasures.map { .number(Double($0)) } ?? .null,
+            ],
             "workers": .array(workers.map { ["role": .string($0.role), "workers": .number(Double($0.workers))] }),
             "counters": .object(counters.mapValues { .number(Double($0)) }),
             "quarantined": .array(quarantined.map { ["metric": .string($0.metric), "reason": .string($0.reason)] }),
@@ -198,7 +202,7 @@ public struct StatusReply: Sendable, Hashable {
             let counters = json["counters"]?.objectValue
         else { throw .badReply("status has a backlog, workers and counters") }
         self.init(
-            backlogMetrics: metrics, backlogMeasures: json["backlog"]?["measures"]?.intValue ?? 0,
+            backlogMetrics: metrics, backlogMeasures: json["backlog"]?["measures"]?.intValue,
             workers: workers.compactMap { item in
                 guard let role = item["role"]?.stringValue, let count = item["workers"]?.intValue else { return nil }
                 return Workers(role: role, workers: count)

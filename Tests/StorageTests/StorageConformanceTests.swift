@@ -101,6 +101,26 @@ struct StorageConformanceTests {
         try await storage.releaseLease(lease)
     }
 
+    @Test("the sack listing counts pending measures where the backend can (status's backlog.measures)", arguments: backends)
+    func pendingMeasureCounts(backend: Backend) async throws {
+        let storage = try await backend.make()
+        let (one, five, twice) = (MetricID.random(), MetricID.random(), MetricID.random())
+        try await storage.appendMeasures([one: measures(0..<1)])
+        try await storage.appendMeasures([five: measures(0..<5)])
+        try await storage.appendMeasures([twice: measures(0..<1)])
+        try await storage.appendMeasures([twice: measures(1..<2)])
+        var counts: [MetricID: Int?] = [:]
+        for sack in 0..<storage.sackCount {
+            for entry in try await storage.metricsWithPendingMeasures(inSack: sack) { counts[entry.metric] = entry.measures }
+        }
+        switch backend {
+        case .memory: #expect(counts == [one: 1, five: 5, twice: 2])
+        // One batch per file: exact; a second batch's frame header adds 0.75, rounded down.
+        case .files: #expect(counts == [one: 1, five: 5, twice: 2])
+        case .ceph: #expect(counts == [one: nil, five: nil, twice: nil])
+        }
+    }
+
     @Test("the pending read is limited, and the rest remains", arguments: backends)
     func pendingLimit(backend: Backend) async throws {
         let storage = try await backend.make()

@@ -48,7 +48,11 @@ public final class MemoryStorage: MetricStorage {
 
     public func metricsWithPendingMeasures(inSack sack: Int) async throws -> [PendingMetric] {
         state.withLock { state in
-            state.sacks[sack].map { PendingMetric(metric: $0.key, markedAt: $0.value) }
+            state.sacks[sack].map { metric, mark in
+                PendingMetric(
+                    metric: metric, markedAt: mark,
+                    measures: state.metrics[metric]?.pending.reduce(0) { $0 + $1.measures.count } ?? 0)
+            }
                 .sorted { ($0.markedAt, $0.metric) < ($1.markedAt, $1.metric) }
         }
     }
