@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Storage
+import Synchronization
 import Timeseries
 import WireProtocol
 import ZeroMQ
@@ -17,6 +18,8 @@ public struct IngestService: Sendable {
     /// Largest message accepted; a larger one disconnects its sender.
     public var maxMessageSize: Int64 = 16 << 20
     public var receiveHighWaterMark = 1000
+    /// Acknowledged puts stored at once (see ``runAcknowledged(endpoint:ready:)``).
+    public var maxPutsInFlight = 32
     /// Called after measures were stored: `orzo serve` wakes its workers with it.
     public var onStored: (@Sendable () -> Void)?
 
@@ -66,21 +69,59 @@ public struct IngestService: Sendable {
 
     /// Serves the ROUTER endpoint until the task is cancelled: replies only
     /// once the accepted measures are durable.
+    ///
+    /// Up to `maxPutsInFlight` puts are stored at once, so one put that waits on
+    /// storage longer than the others (a slow disk, a busy OSD) does not hold back
+    /// the answers to the rest. Puts from one peer are stored in the order they
+    /// came (a later copy of a measure must replace an earlier one). At the limit,
+    /// the socket is not read: ZeroMQ's high-water marks push back on senders.
     public func runAcknowledged(endpoint: String, ready: @Sendable () -> Void = {}) async throws {
         let socket = try bind(.router, endpoint)
         ready()
         defer { socket.close() }
+        let wakeup = try ZMQWakeup()
+        let outbox = PutOutbox()
+        // Per peer: the sequence number and task of its latest put, which the next one waits for.
+        var tails: [[UInt8]: (sequence: UInt64, task: Task<Void, Never>)] = [:]
+        var sequence: UInt64 = 0
+        func sendReplies() async throws {
+            for (peer, number, reply) in outbox.take() {
+                if tails[peer]?.sequence == number { tails[peer] = nil }
+                _ = try await socket.send(reply, timeout: .seconds(5))
+            }
+        }
         while !Task.isCancelled {
-            guard let frames = try await receive(socket), frames.count >= 2 else { continue }
+            try await sendReplies()
+            if outbox.inFlight.load(ordering: .relaxed) >= maxPutsInFlight {
+                await wakeup.wait(timeout: .milliseconds(250))
+                continue
+            }
+            guard let frames = try await socket.receive(timeout: .milliseconds(250), wakeup: wakeup),
+                frames.count >= 2
+            else { continue }
             counters.add(.messagesReceived)
             // A REQ client puts an empty delimiter after its identity.
             let isRequest = frames[1].isEmpty
             let envelope = Array(frames.prefix(isRequest ? 2 : 1))
             let payload = frames.dropFirst(envelope.count)
             let requestID = payload.count >= 2 ? payload[payload.startIndex + 1] : []
-            let reply = await handleAcknowledged(payload)
-            _ = try await socket.send(envelope + [Array(reply.verb.utf8), requestID, reply.body], timeout: .seconds(5))
+            let peer = frames[0]
+            let previous = tails[peer]?.task
+            sequence += 1
+            let number = sequence
+            outbox.inFlight.add(1, ordering: .relaxed)
+            let task = Task {
+                await previous?.value
+                let reply = await handleAcknowledged(payload)
+                outbox.put(peer, number, envelope + [Array(reply.verb.utf8), requestID, reply.body])
+                wakeup.ring()
+            }
+            tails[peer] = (number, task)
         }
+        // Stopping: the puts in progress finish (their measures are stored or not, as
+        // the storage answered), and their answers are sent before the socket closes.
+        for (_, tail) in tails { await tail.task.value }
+        try await sendReplies()
     }
 
     /// A socket with the ingest limits, bound to `endpoint`.
@@ -161,4 +202,22 @@ func json(_ object: Any) -> [UInt8] { JSONWriter.encode(object) }
 
 func errorBody(_ code: ErrorCode, _ message: String) -> [UInt8] {
     json(["code": code.rawValue, "message": message])
+}
+
+/// Answers of acknowledged puts waiting for the socket's owner, and how many puts are being stored.
+private final class PutOutbox: Sendable {
+    private let queue = Mutex<[(peer: [UInt8], sequence: UInt64, reply: [[UInt8]])]>([])
+    let inFlight = Atomic<Int>(0)
+
+    func put(_ peer: [UInt8], _ sequence: UInt64, _ reply: [[UInt8]]) {
+        queue.withLock { $0.append((peer, sequence, reply)) }
+        inFlight.subtract(1, ordering: .relaxed)
+    }
+
+    func take() -> [(peer: [UInt8], sequence: UInt64, reply: [[UInt8]])] {
+        queue.withLock { queue in
+            defer { queue = [] }
+            return queue
+        }
+    }
 }

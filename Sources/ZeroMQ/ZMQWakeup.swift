@@ -25,6 +25,14 @@ public final class ZMQWakeup: Sendable {
         _ = Glibc.write(fd, &one, 8)
     }
 
+    /// Returns at a ring (now, if one came since the last wait), after `timeout`,
+    /// or when the task is cancelled.
+    public func wait(timeout: Duration) async {
+        if drain() { return }
+        _ = await ReadinessReactor.shared.waitReadable(fd, until: .now + timeout)
+        drain()
+    }
+
     /// Clears the rings so far; true if there was any.
     @discardableResult
     func drain() -> Bool {

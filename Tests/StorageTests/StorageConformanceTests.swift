@@ -55,7 +55,7 @@ struct StorageConformanceTests {
         try await storage.appendMeasures([metric: measures(0..<3)])
         // Short leases, to be left to expire; the one that commits is long enough to do so.
         func take(_ duration: Duration = .milliseconds(300)) async throws -> (MetricLease, MetricSnapshot) {
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(60)  // generous: the whole suite may be running
             while ContinuousClock.now < deadline {
                 if let lease = try await storage.acquireLease(metric, duration: duration) {
                     return (lease, try await storage.load(metric, lease: lease, aggregations: [], pendingLimit: 100))
@@ -101,7 +101,9 @@ struct StorageConformanceTests {
         try await storage.releaseLease(lease)
     }
 
-    @Test("the sack listing counts pending measures where the backend can (status's backlog.measures)", arguments: backends)
+    @Test(
+        "the sack listing counts pending measures where the backend can (status's backlog.measures)",
+        arguments: backends)
     func pendingMeasureCounts(backend: Backend) async throws {
         let storage = try await backend.make()
         let (one, five, twice) = (MetricID.random(), MetricID.random(), MetricID.random())
@@ -111,7 +113,9 @@ struct StorageConformanceTests {
         try await storage.appendMeasures([twice: measures(1..<2)])
         var counts: [MetricID: Int?] = [:]
         for sack in 0..<storage.sackCount {
-            for entry in try await storage.metricsWithPendingMeasures(inSack: sack) { counts[entry.metric] = entry.measures }
+            for entry in try await storage.metricsWithPendingMeasures(inSack: sack) {
+                counts[entry.metric] = entry.measures
+            }
         }
         switch backend {
         case .memory: #expect(counts == [one: 1, five: 5, twice: 2])

@@ -53,7 +53,7 @@ public final class MemoryStorage: MetricStorage {
                     metric: metric, markedAt: mark,
                     measures: state.metrics[metric]?.pending.reduce(0) { $0 + $1.measures.count } ?? 0)
             }
-                .sorted { ($0.markedAt, $0.metric) < ($1.markedAt, $1.metric) }
+            .sorted { ($0.markedAt, $0.metric) < ($1.markedAt, $1.metric) }
         }
     }
 
