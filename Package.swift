@@ -146,6 +146,12 @@ let package = Package(
             dependencies: ["OrzoTestSupport", "Storage", "StorageCeph", "StorageFiles", "Rados", "Timeseries"],
             swiftSettings: strictSettings),
 
+        // The fuzz targets (docs/reliability.md): libFuzzer with deploy/fuzz.sh, corpus replay otherwise.
+        .executableTarget(
+            name: "orzo-fuzz",
+            dependencies: ["Timeseries", "WireProtocol", "Storage", "StorageFiles", "Statsd", "OrzoConfig"],
+            swiftSettings: strictSettings),
+
         // Benchmarks of the engine: swift run -c release orzo-bench
         .executableTarget(
             name: "orzo-bench", dependencies: ["Timeseries", "OrzoTestSupport"], swiftSettings: strictSettings),

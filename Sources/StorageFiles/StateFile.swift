@@ -101,3 +101,28 @@ func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
     }
     bytes.append(UInt8(value))
 }
+
+/// The state slot's decoder, for tools that check stored bytes from outside
+/// the store (the fuzzer, and `orzo check` later): the entries of a slot, or nil
+/// if the bytes are not a whole state whose checksum holds. Never traps.
+public enum StateSlotFormat {
+    public static func decode(_ bytes: [UInt8]) -> (entries: [String: [UInt8]], generation: UInt64)? {
+        StateFile.decode(bytes).map { ($0.state.entries, $0.generation) }
+    }
+
+    /// A slot's bytes for these entries (the fuzzer's seeds).
+    public static func encode(_ entries: [String: [UInt8]], generation: UInt64) -> [UInt8] {
+        StateFile(entries: entries).encode(generation: generation)
+    }
+
+    /// `body` (entry count and entries, as stored) wrapped in a version 2 header and
+    /// a checksum that holds: what a fuzzer needs to get past the checksum.
+    public static func wrap(_ body: [UInt8], generation: UInt64) -> [UInt8] {
+        var bytes = StateFile.magic + [2]
+        appendUInt64(generation, to: &bytes)
+        appendUInt32(UInt32(truncatingIfNeeded: StateFile.headerSize + body.count + 4), to: &bytes)
+        bytes += body
+        appendUInt32(CRC32C.checksum(bytes), to: &bytes)
+        return bytes
+    }
+}

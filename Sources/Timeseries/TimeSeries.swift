@@ -176,7 +176,13 @@ public struct TimeSeries: Hashable, Sendable {
 /// `timestamp` rounded down to a multiple of `granularity` since the epoch, in
 /// exact integer arithmetic (Gnocchi divides in floating point; see docs/semantics.md).
 @inline(__always)
+///
+/// Never traps: below `Int64.min + granularity` the floor saturates at `Int64.min`
+/// (only a computed bound gets there, such as `last − timespan` for a long
+/// timespan near 1970: found by the fuzzer, docs/reliability.md).
 public func floorTimestamp(_ timestamp: Nanoseconds, to granularity: Nanoseconds) -> Nanoseconds {
     let remainder = timestamp % granularity
-    return remainder < 0 ? timestamp - remainder - granularity : timestamp - remainder
+    if remainder >= 0 { return timestamp - remainder }
+    let (floor, overflow) = (timestamp - remainder).subtractingReportingOverflow(granularity)
+    return overflow ? .min : floor
 }
