@@ -5,7 +5,8 @@
 #                        (everything in one process, data in ./orzo-data; Ctrl-C stops it)
 #   deploy/dev.sh test   install everything, start a throwaway Ceph, check the
 #                        format, build with warnings as errors, run the whole
-#                        test suite, and stop Ceph again (also on failure)
+#                        test suite, stop Ceph again (also on failure), then
+#                        build the fuzzers and run each for a short smoke
 #
 # CI runs `deploy/dev.sh test` through .ci/run. With CI set, the Ceph tests
 # cannot be skipped: a green run that skipped them would prove nothing.
@@ -102,11 +103,15 @@ cmd_test() {
     [ "$status" -eq 0 ] || exit "$status"
     stop_ceph
     trap - EXIT
+
+    log "fuzz smoke: libFuzzer on each parser for 15 s (deploy/fuzz.sh; the long runs are in docs/reliability.md)"
+    deploy/fuzz.sh build
+    deploy/fuzz.sh smoke 15
     log "all checks passed in $(( ($(now_ms) - t0) / 1000 )) s"
 }
 
 case "${1:-}" in
     run) cmd_run ;;
     test) cmd_test ;;
-    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

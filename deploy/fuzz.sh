@@ -8,7 +8,7 @@
 #                                         -max_total_time=S, -jobs=N …)
 #   deploy/fuzz.sh smoke [SECONDS]        every target for SECONDS (default 10) each; fails on a crash
 #
-# Leaks are not checked (-detect_leaks=0): LeakSanitizer reports Foundation's own
+# Leaks are not checked (detect_leaks=0): LeakSanitizer reports Foundation's own
 # allocations from Swift code as leaks. Traps, memory errors, timeouts (10 s) and
 # memory over 2 GB are crashes.
 # Targets: put query operations blobs state statsd config. A crash found becomes a
@@ -32,7 +32,7 @@ run() {
     mkdir -p ".build-fuzz/corpus/$target" ".build-fuzz/crashes/$target"
     local seeds=("Fuzz/corpus/$target")
     [ -d "Fuzz/regressions/$target" ] && seeds+=("Fuzz/regressions/$target")
-    ORZO_FUZZ_TARGET=$target "$BIN" ".build-fuzz/corpus/$target" "${seeds[@]}" \
+    ASAN_OPTIONS=detect_leaks=0 ORZO_FUZZ_TARGET=$target "$BIN" ".build-fuzz/corpus/$target" "${seeds[@]}" \
         -artifact_prefix=".build-fuzz/crashes/$target/" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
         -print_final_stats=1 "$@"
 }

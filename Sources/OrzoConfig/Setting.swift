@@ -114,6 +114,22 @@ extension Setting {
             defaultValue: "tcp://127.0.0.1:5582", kind: .zmqEndpoint,
             help: "Query endpoint (ROUTER; clients connect REQ or DEALER sockets).", roles: ["serve", "query"]),
         Setting(
+            key: "ingest.max_puts_in_flight", environment: "ORZO_MAX_PUTS_IN_FLIGHT", flag: "max-puts-in-flight",
+            defaultValue: "32", kind: .positiveInteger,
+            help:
+                "Acknowledged puts stored at once (one peer's in order); at the limit the socket is not read and senders are pushed back.",
+            roles: ["serve", "ingest"]),
+        Setting(
+            key: "query.max_concurrent_requests", environment: "ORZO_MAX_CONCURRENT_REQUESTS",
+            flag: "max-concurrent-requests", defaultValue: "64", kind: .positiveInteger,
+            help: "Queries answered at once; one more is answered unavailable (busy) at once instead of waiting.",
+            roles: ["serve", "query"]),
+        Setting(
+            key: "query.request_deadline_seconds", environment: "ORZO_REQUEST_DEADLINE_SECONDS",
+            flag: "request-deadline-seconds", defaultValue: "15", kind: .positiveInteger,
+            help: "The longest a query may take (a refresh waiting on a lease); then it is answered unavailable.",
+            roles: ["serve", "query"]),
+        Setting(
             key: "metricd.workers", environment: "ORZO_WORKERS", flag: "workers", defaultValue: "2",
             kind: .positiveInteger, help: "Aggregation workers in this process.", roles: ["serve", "metricd"]),
         Setting(

@@ -132,8 +132,34 @@ struct BackendOptions: ParsableArguments {
 struct IngestEndpointOptions: ParsableArguments {
     @Option(help: settingHelp("ingest.push_endpoint")) var pushEndpoint: String?
     @Option(help: settingHelp("ingest.ack_endpoint")) var ackEndpoint: String?
+    @Option(help: settingHelp("ingest.max_puts_in_flight")) var maxPutsInFlight: String?
 
-    var flags: [String: String?] { ["ingest.push_endpoint": pushEndpoint, "ingest.ack_endpoint": ackEndpoint] }
+    var flags: [String: String?] {
+        [
+            "ingest.push_endpoint": pushEndpoint, "ingest.ack_endpoint": ackEndpoint,
+            "ingest.max_puts_in_flight": maxPutsInFlight,
+        ]
+    }
+}
+
+/// The query service's options (serve and query).
+struct QueryOptions: ParsableArguments {
+    @Option(help: settingHelp("query.endpoint")) var queryEndpoint: String?
+    @Option(help: settingHelp("query.max_concurrent_requests")) var maxConcurrentRequests: String?
+    @Option(help: settingHelp("query.request_deadline_seconds")) var requestDeadlineSeconds: String?
+
+    var flags: [String: String?] {
+        [
+            "query.endpoint": queryEndpoint, "query.max_concurrent_requests": maxConcurrentRequests,
+            "query.request_deadline_seconds": requestDeadlineSeconds,
+        ]
+    }
+
+    /// The service's limits from the configuration.
+    static func configure(_ service: inout QueryService, _ configuration: OrzoConfiguration) {
+        service.maxConcurrentRequests = configuration.int("query.max_concurrent_requests")
+        service.requestDeadline = .seconds(configuration.int("query.request_deadline_seconds"))
+    }
 }
 
 /// The aggregation workers' options (serve and metricd).

@@ -17,9 +17,11 @@ extension Orzo {
             let metrics = MetricsExport(configuration)
             let (storage, indexer) = try await BackendOptions.open(configuration)
             let counters = ServiceCounters()
-            let ingest = IngestService(
+            var ingestService = IngestService(
                 context: try ZMQContext(), storage: metrics.wrap(storage), directory: MetricDirectory(indexer: indexer),
                 counters: counters)
+            ingestService.maxPutsInFlight = configuration.int("ingest.max_puts_in_flight")
+            let ingest = ingestService
             let notifier = SystemdNotifier()
             let ready = ReadyCounter(expected: 2) {
                 announce("orzo ingest: ready")
@@ -79,16 +81,18 @@ extension Orzo {
         static let configuration = CommandConfiguration(abstract: "Run the query service (ROUTER endpoint).")
         @OptionGroup var common: CommonOptions
         @OptionGroup var backend: BackendOptions
-        @Option(help: settingHelp("query.endpoint")) var queryEndpoint: String?
+        @OptionGroup var queryOptions: QueryOptions
 
         func run() async throws {
-            let configuration = try await common.load(backend.flags.merging(["query.endpoint": queryEndpoint]) { $1 })
+            let configuration = try await common.load(backend.flags.merging(queryOptions.flags) { $1 })
             let metrics = MetricsExport(configuration)
             let (storage, indexer) = try await BackendOptions.open(configuration)
             let counters = ServiceCounters()
-            let query = QueryService(
+            var queryService = QueryService(
                 context: try ZMQContext(), storage: metrics.wrap(storage), directory: MetricDirectory(indexer: indexer),
                 counters: counters)
+            QueryOptions.configure(&queryService, configuration)
+            let query = queryService
             let notifier = SystemdNotifier()
             let endpoint = configuration.string("query.endpoint")!
             try await runUntilSignalled(notifier: notifier) { group in

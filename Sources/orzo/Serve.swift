@@ -19,14 +19,13 @@ extension Orzo {
         @OptionGroup var common: CommonOptions
         @Option(help: settingHelp("data_dir")) var dataDir: String?
         @OptionGroup var endpoints: IngestEndpointOptions
-        @Option(help: settingHelp("query.endpoint")) var queryEndpoint: String?
+        @OptionGroup var queryOptions: QueryOptions
         @OptionGroup var workerOptions: MetricdOptions
 
         func run() async throws {
             let configuration = try await common.load(
-                endpoints.flags.merging(workerOptions.flags) { $1 }.merging([
-                    "data_dir": dataDir, "query.endpoint": queryEndpoint,
-                ]) { $1 })
+                endpoints.flags.merging(workerOptions.flags) { $1 }.merging(queryOptions.flags) { $1 }
+                    .merging(["data_dir": dataDir]) { $1 })
             let metrics = MetricsExport(configuration)
             let dataDir = configuration.string("data_dir")!
             let pushEndpoint = configuration.string("ingest.push_endpoint")!
@@ -42,9 +41,12 @@ extension Orzo {
             var ingestService = IngestService(
                 context: context, storage: storage, directory: directory, counters: counters)
             ingestService.onStored = { metricd.wake() }  // one process: no need to wait for the next scan
+            ingestService.maxPutsInFlight = configuration.int("ingest.max_puts_in_flight")
             let ingest = ingestService
-            let query = QueryService(
+            var queryService = QueryService(
                 context: context, storage: storage, directory: directory, counters: counters, metricd: metricd)
+            QueryOptions.configure(&queryService, configuration)
+            let query = queryService
             let notifier = SystemdNotifier()
             let bound = ReadyCounter(expected: 3) {
                 announce("orzo serve: ready (push \(pushEndpoint), ack \(ackEndpoint), query \(queryEndpoint))")
