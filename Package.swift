@@ -41,6 +41,8 @@ let package = Package(
         // libzmq's pkg-config flags include -isystem, which SwiftPM refuses.
         .systemLibrary(name: "CRados", providers: [.apt(["librados-dev"])]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        // glibc's malloc.h: the heap's free bytes and malloc_trim (HeapTrimmer).
+        .systemLibrary(name: "CMalloc"),
 
         // Thin Swift wrappers: the only modules that touch C.
         .target(name: "Rados", dependencies: ["CRados"], swiftSettings: strictSettings),
@@ -91,8 +93,8 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: [
-                "WireProtocol", "Storage", "Timeseries", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                "WireProtocol", "Storage", "Timeseries", "ZeroMQ", "CMalloc",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings),
 

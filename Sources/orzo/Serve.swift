@@ -108,6 +108,7 @@ func runUntilSignalled(
 ) async throws {
     signal(SIGTERM, SIG_IGN)
     signal(SIGINT, SIG_IGN)
+    HeapTrimmer.start()  // every role: memory freed after connection storms goes back to the system
     try await withThrowingTaskGroup(of: Void.self) { group in
         start(&group)
         let signals = SignalWatcher([SIGTERM, SIGINT])
