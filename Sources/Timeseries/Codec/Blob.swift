@@ -118,7 +118,7 @@ public enum SplitBlob {
             let granularity = try reader.varint()
             let start = try reader.signedVarint()
             guard granularity > 0, granularity < UInt64(Int64.max) / UInt64(pointsPerSplit),
-                start % Int64(granularity) == 0
+                start % Int64(granularity) == 0, (0...Limits.timestampEnd).contains(start)
             else { throw .corrupt("split key \(start)@\(granularity)") }
             let key = SplitKey(start: start, granularity: Int64(granularity))
             return StoredSplitBlob(key: key, points: try decodeBody(count: count, key: key, from: &reader))
@@ -152,7 +152,10 @@ public enum SplitBlob {
                 throw .corrupt("slot \(slot) out of order or range")
             }
             previous = slot
-            timestamps.append(key.start + slot * key.granularity)
+            // Checked: a damaged key near Int64.max must be reported, not trap (found by the fuzzer).
+            let (timestamp, overflow) = key.start.addingReportingOverflow(slot * key.granularity)
+            guard !overflow else { throw .corrupt("slot \(slot) of split \(key) is past Int64 nanoseconds") }
+            timestamps.append(timestamp)
         }
         let values = try ValueColumn.decode(count: count, from: &reader)
         return TimeSeries(timestamps: timestamps, values: values)
