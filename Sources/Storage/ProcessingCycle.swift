@@ -52,6 +52,7 @@ public struct ProcessingCycle: Sendable {
                 try await storage.releaseLease(lease)
                 return .quarantined(abandonedCycles: snapshot.abandonedCycles)
             }
+            try Self.checkRanges(metric, snapshot)
             Failpoint.afterLoad.hit()
             let result = MetricProcessor.process(
                 raw: RawBuffer(series: snapshot.raw, policy: policy), received: snapshot.pending.measures,
@@ -74,6 +75,22 @@ public struct ProcessingCycle: Sendable {
         } catch {
             try? await storage.releaseLease(lease)
             throw error
+        }
+    }
+
+    /// Stored values are checked like a client's before any arithmetic: a pending
+    /// measure or raw point outside the timestamp range, or a non-finite pending
+    /// value, can only come from damage (ingest refuses them), and would overflow
+    /// the bucket arithmetic. It is reported as corrupt (the metric is quarantined).
+    static func checkRanges(_ metric: MetricID, _ snapshot: MetricSnapshot) throws {
+        let range = 0..<Limits.timestampEnd
+        for measure in snapshot.pending.measures where !range.contains(measure.timestamp) || !measure.value.isFinite {
+            throw StorageError.corrupt(
+                metric, "a pending measure (\(measure.timestamp) ns, \(measure.value)) is out of range")
+        }
+        if let first = snapshot.raw.first, let last = snapshot.raw.last, !range.contains(first) || !range.contains(last)
+        {
+            throw StorageError.corrupt(metric, "the raw buffer holds timestamps out of range (\(first) … \(last) ns)")
         }
     }
 

@@ -1,3 +1,4 @@
+import OrzoTestSupport
 import Storage
 import Testing
 import Timeseries
@@ -226,6 +227,27 @@ struct StorageConformanceTests {
         // Splits older than the timespan were deleted whole.
         let keys = try await storage.splitKeys(metric, AggregationKey(method: "mean", granularity: minute))
         #expect(keys.count <= 2)
+    }
+
+    @Test(
+        "stored measures out of range (damage: ingest refuses them) are reported as corrupt, never computed on",
+        arguments: backends)
+    func storedValuesOutOfRange(backend: Backend) async throws {
+        let storage = try await backend.make()
+        for bad in [
+            Measure(timestamp: .max, value: 1), Measure(timestamp: -5, value: 1),
+            Measure(timestamp: 1_767_225_600_000_000_000, value: .infinity),
+        ] {
+            let metric = MetricID.random()
+            try await storage.appendMeasures([metric: [Measure(timestamp: 1_767_225_600_000_000_000, value: 2), bad]])
+            await #expect(throws: StorageError.self) {
+                _ = try await ProcessingCycle(storage: storage).process(metric, policy: StorageFixtures.policy)
+            }
+            // The lease was released: the next cycle gets as far, and reports it again.
+            await #expect(throws: StorageError.self) {
+                _ = try await ProcessingCycle(storage: storage).process(metric, policy: StorageFixtures.policy)
+            }
+        }
     }
 
     @Test("the sack entry of an idle metric is forgotten, unless it was marked again", arguments: backends)
