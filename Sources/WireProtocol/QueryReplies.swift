@@ -285,13 +285,25 @@ public struct ArchivePolicyReply: Sendable, Hashable {
         self.init(name: name, backWindow: backWindow, aggregationMethods: methods, definition: items)
     }
 
-    public static func list(_ json: JSONValue) throws(ProtocolError) -> [ArchivePolicyReply] {
-        guard let items = json.arrayValue else { throw .badReply("expected a list of archive policies") }
-        var result: [ArchivePolicyReply] = []
-        for item in items { result.append(try ArchivePolicyReply(json: item)) }
+}
+
+/// A reply read from one JSON value; lists of them read by ``list(_:)``.
+public protocol JSONReadable {
+    init(json: JSONValue) throws(ProtocolError)
+}
+
+extension JSONReadable {
+    /// A list reply (`list_archive_policies`, `list_archive_policy_rules`).
+    public static func list(_ json: JSONValue) throws(ProtocolError) -> [Self] {
+        guard let items = json.arrayValue else { throw .badReply("expected a list") }
+        var result: [Self] = []
+        for item in items { result.append(try Self(json: item)) }
         return result
     }
 }
+
+extension ArchivePolicyReply: JSONReadable {}
+extension RuleReply: JSONReadable {}
 
 public struct RuleReply: Sendable, Hashable {
     public var name: String
@@ -320,13 +332,6 @@ public struct RuleReply: Sendable, Hashable {
             let policy = json["archive_policy_name"]?.stringValue
         else { throw .badReply("a rule has a name, a metric_pattern and an archive_policy_name") }
         self.init(name: name, metricPattern: pattern, archivePolicyName: policy)
-    }
-
-    public static func list(_ json: JSONValue) throws(ProtocolError) -> [RuleReply] {
-        guard let items = json.arrayValue else { throw .badReply("expected a list of rules") }
-        var result: [RuleReply] = []
-        for item in items { result.append(try RuleReply(json: item)) }
-        return result
     }
 }
 

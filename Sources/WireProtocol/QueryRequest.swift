@@ -68,17 +68,8 @@ public enum QueryRequest: Sendable, Hashable {
         }
     }
 
-    public struct RuleSpec: Sendable, Hashable {
-        public var name: String
-        public var metricPattern: String
-        public var archivePolicyName: String
-
-        public init(name: String, metricPattern: String, archivePolicyName: String) {
-            self.name = name
-            self.metricPattern = metricPattern
-            self.archivePolicyName = archivePolicyName
-        }
-    }
+    /// A rule is the same on the wire in a request and in a reply.
+    public typealias RuleSpec = RuleReply
 
     public struct MetricSpec: Sendable, Hashable {
         public var name: String
