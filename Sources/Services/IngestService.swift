@@ -167,16 +167,7 @@ public struct IngestService: Sendable {
         }
         countRejections(message)
         counters.add(.measuresAccepted, message.acceptedCount)
-        var rejections: [[String: Any]] = []
-        for entry in message.entries {
-            for rejection in entry.rejections where rejections.count < 100 {
-                rejections.append(["metric": entry.name, "index": rejection.index, "reason": rejection.reason.rawValue])
-            }
-        }
-        return (
-            Verb.ok,
-            json(["accepted": message.acceptedCount, "rejected": message.rejectedCount, "rejections": rejections])
-        )
+        return (Verb.ok, PutReply(message).encoded())
     }
 
     private func countRejections(_ message: PutMessage) {
@@ -198,10 +189,8 @@ func receive(_ socket: ZMQSocket) async throws -> [[UInt8]]? {
     }
 }
 
-func json(_ object: Any) -> [UInt8] { JSONWriter.encode(object) }
-
 func errorBody(_ code: ErrorCode, _ message: String) -> [UInt8] {
-    json(["code": code.rawValue, "message": message])
+    ErrorReply(ProtocolError(code, message)).encoded()
 }
 
 /// Answers of acknowledged puts waiting for the socket's owner, and how many puts are being stored.

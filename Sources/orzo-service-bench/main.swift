@@ -51,8 +51,8 @@ func put(_ dealer: ZMQSocket, _ frames: [[UInt8]]) async throws {
     }
 }
 
-func ask(_ socket: ZMQSocket, _ request: [String: Any]) async throws -> [UInt8] {
-    _ = try await socket.send([Array(Verb.query.utf8), JSONWriter.encode(request)], timeout: .seconds(30))
+func ask(_ socket: ZMQSocket, _ request: QueryRequest) async throws -> [UInt8] {
+    _ = try await socket.send([Array(Verb.query.utf8), request.encoded()], timeout: .seconds(30))
     guard let reply = try await socket.receive(timeout: .seconds(30)) else { fatalError("no reply") }
     return reply[1]
 }
@@ -80,7 +80,7 @@ for index in 0..<30 {
     let acknowledged = ContinuousClock.now
     let expected = Array("\(Double(index))".utf8)
     while true {
-        let body = try await ask(querier, ["op": "get_measures", "metric": "latency.probe", "aggregation": "count"])
+        let body = try await ask(querier, .getMeasures(.init(metric: "latency.probe", aggregation: "count")))
         if String(decoding: body, as: UTF8.self).contains(
             Timestamps.format(timestamp / (300 * nanosecondsPerSecond) * 300 * nanosecondsPerSecond))
         {
@@ -134,7 +134,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
             let socket = try ZMQSocket(context, type: .req)
             try socket.connect(base + "-query")
             for _ in 0..<(queries / 4) {
-                _ = try await ask(socket, ["op": "get_measures", "metric": "latency.probe", "aggregation": "count"])
+                _ = try await ask(socket, .getMeasures(.init(metric: "latency.probe", aggregation: "count")))
             }
         }
     }
