@@ -108,10 +108,12 @@ func runUntilSignalled(
 ) async throws {
     signal(SIGTERM, SIG_IGN)
     signal(SIGINT, SIG_IGN)
+    // Watching before any service starts: a signal sent as soon as a role says it
+    // is ready (systemd, a test) was lost in between, and the process never stopped.
+    let signals = SignalWatcher([SIGTERM, SIGINT])
     HeapTrimmer.start()  // every role: memory freed after connection storms goes back to the system
     try await withThrowingTaskGroup(of: Void.self) { group in
         start(&group)
-        let signals = SignalWatcher([SIGTERM, SIGINT])
         group.addTask {
             await signals.wait()
             notifier?.notify("STOPPING=1")

@@ -9,13 +9,13 @@ import Testing
 @Suite("connection storms", .timeLimit(.minutes(3)))
 struct ConnectionStormTests {
     @Test("bursts of 2,000 connections: resident size stays near the first burst's, and comes back to idle")
-    func memoryComesBack() throws {
+    func memoryComesBack() async throws {
         let server = try ServeProcess(extraArguments: [], id: .random(in: 0..<UInt64.max))
         defer { _ = server.stop() }
         let summary = "/tmp/orzo-e2e-storm-\(server.process.processIdentifier).json"
         defer { try? FileManager.default.removeItem(atPath: summary) }
         let script = FuzzCorpusTests.repository.appendingPathComponent("deploy/bench/connection-storm.py").path
-        let (status, output) = try runProcess(
+        let (status, output) = try await runProcessOffPool(
             URL(fileURLWithPath: "/usr/bin/python3"),
             [
                 script, "--pid", "\(server.process.processIdentifier)", "--endpoint", server.query, "--bursts", "4",

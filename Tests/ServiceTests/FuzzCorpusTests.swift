@@ -13,13 +13,13 @@ struct FuzzCorpusTests {
     @Test(
         "each target takes its corpus and regressions without a trap",
         arguments: ["put", "query", "operations", "blobs", "state", "statsd", "config"])
-    func replay(target: String) throws {
+    func replay(target: String) async throws {
         let corpus = Self.repository.appendingPathComponent("Fuzz/corpus/\(target)").path
         let regressions = Self.repository.appendingPathComponent("Fuzz/regressions/\(target)").path
         let seeds = try FileManager.default.contentsOfDirectory(atPath: corpus).count
         let found = (try? FileManager.default.contentsOfDirectory(atPath: regressions).count) ?? 0
         #expect(seeds > 0, "the \(target) corpus is committed")
-        let (status, output) = try runProcess(Self.executable, [target, corpus, regressions])
+        let (status, output) = try await runProcessOffPool(Self.executable, [target, corpus, regressions])
         #expect(status == 0, "\(output)")
         #expect(output.contains("\(target): \(seeds + found) inputs replayed, no crash"), "\(output)")
     }

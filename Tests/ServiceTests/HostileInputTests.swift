@@ -325,7 +325,13 @@ struct PoisonGuardServeTests {
                     try await dealer.send(
                         [Array(Verb.put.utf8), Array("p".utf8), Array("poison".utf8), one], timeout: .seconds(5)))
             }
-            server.process.waitUntilExit()  // within the dead holder's 1 s lease on the second start
+            // Within the dead holder's 1 s lease on the second start; waited for off the pool.
+            await withCheckedContinuation { done in
+                Thread {
+                    server.process.waitUntilExit()
+                    done.resume()
+                }.start()
+            }
             #expect(server.process.terminationReason == .uncaughtSignal, "start \(attempt) was to die in the cycle")
         }
         // The third start (no longer armed to die) sets the metric aside before trying it,

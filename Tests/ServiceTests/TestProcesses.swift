@@ -27,6 +27,19 @@ func runProcess(
     return (process.terminationStatus, text)
 }
 
+/// ``runProcess(_:_:environment:input:)`` on a thread of its own: a test that
+/// waits on a long-running program must not hold one of the concurrency pool's
+/// threads (two here) while other suites need them.
+func runProcessOffPool(
+    _ executable: URL, _ arguments: [String], environment extra: [String: String] = [:]
+) async throws -> (status: Int32, output: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            continuation.resume(with: Result { try runProcess(executable, arguments, environment: extra) })
+        }.start()
+    }
+}
+
 /// Calls `body` with 127.0.0.1:`port` as a `sockaddr` and its length.
 func withLoopbackAddress<T>(port: Int, _ body: (UnsafeMutablePointer<sockaddr>, socklen_t) -> T) -> T {
     var address = sockaddr_in()
