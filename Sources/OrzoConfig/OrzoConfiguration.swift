@@ -113,6 +113,11 @@ public struct OrzoConfiguration: Sendable {
         } catch {
             throw ConfigurationError(file: file, problems: ["cannot read it: \(error.localizedDescription)"])
         }
+        return try checkStructure(text: text, file: file)
+    }
+
+    /// ``checkFileStructure(_:)`` on a file's text (the fuzzer's entry: no file needed).
+    public static func checkStructure(text: String, file: String? = nil) throws(ConfigurationError) -> [String]? {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)  // YAML is a superset of JSON: one parser checks both
