@@ -83,17 +83,30 @@ extension Orzo {
                 var item = QueryRequest.ArchivePolicySpec.Item()
                 for part in text.split(separator: ",") {
                     let pair = part.split(separator: ":", maxSplits: 1)
-                    let number = pair.count == 2 ? Double(pair[1]) : nil
-                    switch (pair.first, number) {
-                    case ("granularity"?, let seconds?): item.granularity = Limits.granularity(fromSeconds: seconds)
-                    case ("timespan"?, let seconds?): item.timespan = Limits.timespan(fromSeconds: seconds)
-                    case ("points"?, let count?): item.points = Int(exactly: count)
-                    default:
+                    guard pair.count == 2, let number = Double(pair[1]) else {
                         throw ValidationError(
                             "definition '\(text)': use granularity:SECONDS,points:N or timespan:SECONDS")
                     }
-                    if item.granularity == nil && item.timespan == nil && item.points == nil {
-                        throw ValidationError("definition '\(text)': a value is out of range")
+                    switch pair[0] {
+                    case "granularity":
+                        guard let value = Limits.granularity(fromSeconds: number) else {
+                            throw ValidationError(
+                                "definition '\(text)': granularity must be \(Limits.granularityRangeText)")
+                        }
+                        item.granularity = value
+                    case "timespan":
+                        guard let value = Limits.timespan(fromSeconds: number) else {
+                            throw ValidationError("definition '\(text)': timespan must be \(Limits.timespanRangeText)")
+                        }
+                        item.timespan = value
+                    case "points":
+                        guard let value = Int(exactly: number), value > 0 else {
+                            throw ValidationError("definition '\(text)': points must be a positive integer")
+                        }
+                        item.points = value
+                    default:
+                        throw ValidationError(
+                            "definition '\(text)': use granularity:SECONDS,points:N or timespan:SECONDS")
                     }
                 }
                 return item
