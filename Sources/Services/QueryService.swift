@@ -357,7 +357,14 @@ public struct QueryService: Sendable {
         let cycle = ProcessingCycle(storage: storage)
         let instruments = CycleInstruments(counters: counters)
         let deadline = ContinuousClock.now + refreshLeaseWait
-        if let reason = try await storage.quarantinedMetrics()[metric] {
+        // In orzo serve the workers' list (re-read each second) spares a storage read per refresh.
+        let reason: String?
+        if let metricd {
+            reason = metricd.quarantine.withLock { $0[metric] }
+        } else {
+            reason = try await storage.quarantinedMetrics()[metric]
+        }
+        if let reason {
             throw ProtocolError(.internal, "Unable to refresh metric: it is quarantined (\(reason))")
         }
         while true {

@@ -66,7 +66,7 @@ public struct PutMessage: Sendable, Hashable {
 public enum PutParser {
     /// Timestamps at or after 2262-01-01T00:00:00Z are refused (the spec's bound,
     /// inside Int64 nanoseconds).
-    public static let timestampLimit: Nanoseconds = 9_214_646_400 * nanosecondsPerSecond
+    public static let timestampLimit: Nanoseconds = Limits.timestampEnd
 
     /// Parses a fire-and-forget message: verb, then (name, measures) pairs.
     public static func parsePush(_ frames: [[UInt8]]) throws(ProtocolError) -> PutMessage {
