@@ -47,7 +47,9 @@ struct ClusterTests {
             _ = try await RadosCluster.connect(
                 RadosConfiguration(configurationFile: path, connectTimeout: .seconds(1)))
         }
-        #expect(ContinuousClock.now - start < .seconds(10))
+        // Ceph's own default is 300 s: a bound far below it shows the setting is honoured,
+        // with room for a loaded 2-core CI machine (seen at 12.6 s with the whole suite running).
+        #expect(ContinuousClock.now - start < .seconds(60))
     }
 
     @Test("a namespace isolates objects of the same name")

@@ -56,7 +56,8 @@ struct LockTests {
         let waited = ContinuousClock.now - taken
         #expect(acquired)
         #expect(waited >= .milliseconds(2900), "taken over after \(waited)")
-        #expect(waited < .seconds(8), "taken over after \(waited)")
+        // Well under b's own 30 s lease; loose enough for a loaded CI machine.
+        #expect(waited < .seconds(20), "taken over after \(waited)")
         // The old holder can neither renew nor release what it lost.
         await expectRadosError(.notFound) {
             try await a.renewLock(name, name: lock, cookie: "a", duration: .seconds(5))

@@ -294,7 +294,8 @@ struct QueryConcurrencyTests {
         latencies.sort()
         print("query latency while 4 refreshes wait: median \(latencies[10]), max \(latencies.last!)")
         // Each well under the 10 s the refreshes wait: a blocked socket would take that long.
-        #expect(latencies.last! < .seconds(2))
+        // (Measured at a few ms; the bound leaves room for a loaded CI machine.)
+        #expect(latencies.last! < .seconds(5))
         for task in waiting {
             let (code, waited) = try await task.value
             #expect(code == "unavailable")
