@@ -20,6 +20,7 @@ public struct IngestService: Sendable {
     public var receiveHighWaterMark = 1000
     /// Acknowledged puts stored at once (see ``runAcknowledged(endpoint:ready:)``).
     public var maxPutsInFlight = 32
+    private var router: MeasureRouter { MeasureRouter(directory: directory, storage: storage) }
     /// Called after measures were stored: `orzo serve` wakes its workers with it.
     public var onStored: (@Sendable () -> Void)?
 
@@ -47,22 +48,18 @@ public struct IngestService: Sendable {
                 continue
             }
             countRejections(message)
-            var batches: [MetricID: [Measure]] = [:]
-            for entry in message.entries where !entry.measures.isEmpty {
-                guard let record = try? await directory.metricCreatingIfNeeded(entry.name) else {
-                    counters.add(.measuresDroppedUnknownMetric, entry.measures.count)
-                    continue
-                }
-                batches[record.id, default: []] += entry.measures
-            }
+            let entries = message.entries.filter { !$0.measures.isEmpty }
             do {
-                try await storage.appendMeasures(batches)
-                if !batches.isEmpty { onStored?() }
-                counters.add(.measuresAccepted, batches.values.reduce(0) { $0 + $1.count })
+                let outcome = try await router.append(entries, refuseUnknown: false)
+                if outcome.stored > 0 { onStored?() }
+                counters.add(.measuresAccepted, outcome.stored)
+                for unknown in outcome.unknown { counters.add(.measuresDroppedUnknownMetric, unknown.measures) }
             } catch {
-                counters.add(.measuresDroppedUnavailable, batches.values.reduce(0) { $0 + $1.count })
+                let count = entries.reduce(0) { $0 + $1.measures.count }
+                counters.add(.measuresDroppedUnavailable, count)
                 Logger(label: "orzo.ingest").warning(
-                    "storage unavailable: pushed measures dropped", metadata: ["error": "\(error)"])
+                    "storage or index unavailable: pushed measures dropped",
+                    metadata: ["error": "\(error)", "measures": "\(count)"])
             }
         }
     }
@@ -141,29 +138,29 @@ public struct IngestService: Sendable {
             counters.add(error.code == .unknownVerb ? .messagesUnknownVerb : .messagesMalformed)
             return (Verb.error, errorBody(error.code, error.message))
         }
-        var batches: [MetricID: [Measure]] = [:]
-        for entry in message.entries {
-            let record: MetricRecord?
-            do {
-                record = try await directory.metricCreatingIfNeeded(entry.name)
-            } catch {
-                return (Verb.error, errorBody(.unavailable, "the indexer is unavailable: \(error)"))
-            }
-            guard let record else {
+        do {
+            let outcome = try await router.append(message.entries, refuseUnknown: true)
+            if outcome.stored > 0 { onStored?() }
+        } catch {
+            switch error {
+            case .unknownMetric(let name):
                 counters.add(.messagesMalformed)
                 return (
                     Verb.error,
-                    errorBody(.unknownMetric, "no metric named '\(entry.name)' and no archive-policy rule matches it")
+                    errorBody(.unknownMetric, "no metric named '\(name)' and no archive-policy rule matches it")
+                )
+            case .indexer(let error):
+                return (Verb.error, errorBody(.unavailable, "the indexer is unavailable: \(error)"))
+            case .storage(let error):
+                Logger(label: "orzo.ingest").warning(
+                    "storage unavailable: put refused", metadata: ["error": "\(error)"])
+                return (Verb.error, errorBody(.unavailable, "storage is unavailable, retry: \(error)"))
+            case .unsettled:
+                return (
+                    Verb.error,
+                    errorBody(.unavailable, "metrics were deleted in another process while this was stored; retry")
                 )
             }
-            batches[record.id, default: []] += entry.measures
-        }
-        do {
-            try await storage.appendMeasures(batches)
-            if !batches.isEmpty { onStored?() }
-        } catch {
-            Logger(label: "orzo.ingest").warning("storage unavailable: put refused", metadata: ["error": "\(error)"])
-            return (Verb.error, errorBody(.unavailable, "storage is unavailable, retry: \(error)"))
         }
         countRejections(message)
         counters.add(.measuresAccepted, message.acceptedCount)

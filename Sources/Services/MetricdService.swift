@@ -81,6 +81,14 @@ public final class MetricdService: Sendable {
         while !Task.isCancelled {
             var didWork = false
             await refreshQuarantine(logger)
+            do {
+                // Metrics and policies deleted since the last pass leave the cache.
+                try await directory.refresh()
+            } catch {
+                logger.warning("cannot read the index generation; retrying", metadata: ["error": "\(error)"])
+                await doorbells[worker].wait(idlePause)
+                continue
+            }
             for sack in stride(from: worker, to: storage.sackCount, by: workers) {
                 if Task.isCancelled { break }
                 let pending: [PendingMetric]
@@ -203,10 +211,9 @@ public final class MetricdService: Sendable {
         async throws -> CycleOutcome?
     {
         if quarantine.withLock({ $0[entry.metric] != nil }) { return nil }
-        guard let record = try await directory.metric(id: entry.metric),
-            let policy = try await directory.policy(named: record.archivePolicyName)
-        else {
-            // Pending measures of a deleted metric: nothing will ever read them.
+        guard let (_, policy) = try await directory.metricAndPolicy(id: entry.metric) else {
+            // Pending measures of a deleted metric (ids are never reused): nothing will
+            // ever read them.
             try await storage.deleteMetric(entry.metric)
             return nil
         }

@@ -146,7 +146,24 @@ public struct QueryService: Sendable {
         }
     }
 
+    /// Answers; a request answered from cached metrics and policies is confirmed
+    /// against the index generation afterwards, and answered again if a delete in
+    /// any process may have made what it used stale (``MetricDirectory``).
     private func answer(_ request: QueryRequest) async throws -> [UInt8] {
+        switch request {
+        case .status, .getMetric, .getMeasures, .aggregates, .releaseQuarantine: break
+        default: return try await answerOnce(request)
+        }
+        for _ in 0..<3 {
+            let ticket = try await directory.ticket()
+            let reply: Result<[UInt8], any Error>
+            do { reply = .success(try await answerOnce(request)) } catch { reply = .failure(error) }
+            if try await directory.isCurrent(ticket) { return try reply.get() }
+        }
+        throw ProtocolError(.unavailable, "metrics were deleted in another process while this was answered; retry")
+    }
+
+    private func answerOnce(_ request: QueryRequest) async throws -> [UInt8] {
         let indexer = directory.indexer
         switch request {
         case .capabilities:

@@ -8,6 +8,7 @@ import Timeseries
 ///     orzo.index.rules           omap  name → rule (JSON)
 ///     orzo.index.metrics.<n>     omap  metric name → record (JSON), n = hash(name) mod 16
 ///     orzo.index.ids.<n>         omap  metric id → name, n = hash(id) mod 16
+///     orzo.index.generation      data  8 random bytes, rewritten by every delete
 ///
 /// Creation is one compound write guarded by `omap_cmp(name == "")`: a missing key
 /// compares as empty, so exactly one of two racing creators wins (the other gets
@@ -17,6 +18,7 @@ public final class RadosIndexer: Indexer {
     static let shards = 16
     static let policies = "orzo.index.policies"
     static let rules = "orzo.index.rules"
+    static let generationObject = "orzo.index.generation"
 
     public init(io: RadosIOContext) { self.io = io }
 
@@ -101,7 +103,9 @@ public final class RadosIndexer: Indexer {
                 throw IndexerError.inUse("Archive policy \(name) is still in use")
             }
         }
+        try await bumpGeneration()
         try await remove(Self.policies, name)
+        try await bumpGeneration()
     }
 
     public func createRule(_ rule: ArchivePolicyRule) async throws {
@@ -176,10 +180,43 @@ public final class RadosIndexer: Indexer {
 
     public func deleteMetric(named name: String) async throws -> MetricRecord {
         guard let record = try await metric(named: name) else {
+            // A delete that died between its removal and its last bump is repaired
+            // by asking again: the caches it should have invalidated are.
+            try await bumpGeneration()
             throw IndexerError.notFound("Metric \(name) does not exist")
         }
+        try await bumpGeneration()
         try await remove(Self.metricShard(name), name)
         try await remove(Self.idShard(record.id), record.id.rawValue)
+        try await bumpGeneration()
         return record
+    }
+
+    // MARK: Generation
+
+    public func generation() async throws -> UInt64 {
+        let bytes: [UInt8]
+        do {
+            bytes = try await untyped { () async throws(RadosError) in try await self.io.read(Self.generationObject) }
+        } catch let error as RadosError where error.kind == .notFound {
+            return 0
+        }
+        guard bytes.count == 8 else {
+            throw IndexerError.damaged("\(Self.generationObject) holds \(bytes.count) bytes, not 8")
+        }
+        return bytes.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// A fresh random value (RADOS has no counter without an object class). The
+    /// delete bumps before and after its removals: the bump after is the one that
+    /// invalidates an entry cached from a read made before the removal; the bump
+    /// before covers a delete that dies between the two (docs/storage-ceph.md).
+    private func bumpGeneration() async throws {
+        var value = UInt64.random(in: 1...UInt64.max)
+        let bytes = (0..<8).map { _ in
+            defer { value >>= 8 }
+            return UInt8(truncatingIfNeeded: value)
+        }
+        try await untyped { () async throws(RadosError) in try await self.io.writeFull(Self.generationObject, bytes) }
     }
 }

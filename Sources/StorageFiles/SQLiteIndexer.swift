@@ -26,6 +26,8 @@ public final class SQLiteIndexer: Indexer {
                         CREATE TABLE IF NOT EXISTS metric (
                             name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, archive_policy_name TEXT NOT NULL,
                             document BLOB NOT NULL);
+                        CREATE TABLE IF NOT EXISTS index_generation (
+                            id INTEGER PRIMARY KEY CHECK (id = 0), value INTEGER NOT NULL);
                         """)
             }
         } catch {
@@ -104,6 +106,7 @@ public final class SQLiteIndexer: Indexer {
             guard uses == 0 else { throw IndexerError.inUse("Archive policy \(name) is still in use") }
             try db.execute(sql: "DELETE FROM archive_policy WHERE name = ?", arguments: [name])
             if db.changesCount == 0 { throw IndexerError.notFound("Archive policy \(name) does not exist") }
+            try Self.bumpGeneration(db)
         }
     }
 
@@ -190,8 +193,26 @@ public final class SQLiteIndexer: Indexer {
             guard let data = try Data.fetchOne(db, sql: "SELECT document FROM metric WHERE name = ?", arguments: [name])
             else { throw IndexerError.notFound("Metric \(name) does not exist") }
             try db.execute(sql: "DELETE FROM metric WHERE name = ?", arguments: [name])
+            try Self.bumpGeneration(db)
             return data
         }
         return try IndexerCoding.decodeMetric(Array(data))
+    }
+
+    public func generation() async throws -> UInt64 {
+        let value = try await read { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM index_generation WHERE id = 0")
+        }
+        return UInt64(bitPattern: value ?? 0)
+    }
+
+    /// In the transaction of the delete: a process that reads the generation sees
+    /// the delete with it, or neither.
+    private static func bumpGeneration(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO index_generation (id, value) VALUES (0, 1)
+                ON CONFLICT(id) DO UPDATE SET value = (value + 1) % 9223372036854775807
+                """)
     }
 }

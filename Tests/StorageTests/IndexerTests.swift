@@ -1,4 +1,5 @@
 import Foundation
+import Rados
 import Storage
 import StorageCeph
 import StorageFiles
@@ -22,6 +23,21 @@ enum IndexerBackend: String, CaseIterable, Sendable, CustomTestStringConvertible
         case .rados:
             let (storage, namespace) = try await CephTestPool.storageAndNamespace()
             return (RadosIndexer(io: storage.io), namespace)
+        }
+    }
+}
+
+extension IndexerBackend {
+    /// Another client of the same index, opened as another process would open it
+    /// (its own SQLite connections, its own RADOS client); nil in memory.
+    func secondClient(at location: String?) async throws -> (any Indexer)? {
+        switch self {
+        case .memory: return nil
+        case .sqlite: return try SQLiteIndexer(path: String(location!.dropFirst(4)) + "/index.sqlite")
+        case .rados:
+            let conf = CephTestPool.environment("ORZO_TEST_CEPH_CONF")!
+            let cluster = try await RadosCluster.connect(RadosConfiguration(configurationFile: conf))
+            return RadosIndexer(io: try cluster.ioContext(pool: CephTestPool.pool, namespace: location!))
         }
     }
 }
@@ -92,6 +108,46 @@ struct IndexerTests {
         #expect(try await indexer.deleteMetric(named: "db.cpu").archivePolicyName == "high")
         #expect(try await indexer.metric(named: "db.cpu") == nil)
         await #expect(throws: IndexerError.self) { _ = try await indexer.deleteMetric(named: "db.cpu") }
+    }
+
+    @Test(
+        "the generation changes with every delete of a metric or a policy, and only then; a second client sees it",
+        arguments: indexerBackends)
+    func generation(backend: IndexerBackend) async throws {
+        let (indexer, location) = try await backend.make()
+        try await indexer.installDefaults()
+        let start = try await indexer.generation()
+        let record = try await indexer.createMetric(name: "g.cpu", archivePolicyName: "low", unit: nil)
+        try await indexer.createArchivePolicy(
+            try ArchivePolicy(name: "g-policy", definition: [.init(granularity: nanosecondsPerSecond, points: 10)]))
+        try await indexer.createRule(
+            try ArchivePolicyRule(name: "g-rule", metricPattern: "g.*", archivePolicyName: "g-policy"))
+        _ = try await indexer.ensureMetric(named: "g.mem")
+        #expect(try await indexer.generation() == start, "creations leave it")
+        try await indexer.deleteRule(named: "g-rule")
+        #expect(try await indexer.generation() == start, "rules are read fresh: their deletes leave it")
+
+        _ = try await indexer.deleteMetric(named: "g.cpu")
+        let afterMetric = try await indexer.generation()
+        #expect(afterMetric != start)
+        let again = try await indexer.createMetric(name: "g.cpu", archivePolicyName: "low", unit: nil)
+        #expect(again.id != record.id, "a re-created metric is a new id")
+        #expect(try await indexer.generation() == afterMetric)
+
+        _ = try await indexer.deleteMetric(named: "g.mem")
+        try await indexer.deleteArchivePolicy(named: "g-policy")
+        let afterPolicy = try await indexer.generation()
+        #expect(afterPolicy != afterMetric)
+        // A refused delete changes nothing that a cache holds.
+        await #expect(throws: IndexerError.self) { try await indexer.deleteArchivePolicy(named: "low") }
+        if backend == .sqlite {
+            #expect(try await indexer.generation() == afterPolicy)
+        }
+        if let second = try await backend.secondClient(at: location) {
+            #expect(try await second.generation() == afterPolicy)
+            _ = try await second.deleteMetric(named: "g.cpu")
+            #expect(try await indexer.generation() != afterPolicy)
+        }
     }
 
     @Test("connections opening a new SQLite database at once all open it")

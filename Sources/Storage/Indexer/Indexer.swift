@@ -61,6 +61,14 @@ public protocol Indexer: Sendable {
     /// Metrics in name order after `marker`, whose names start with `prefix`.
     func metrics(prefix: String, after marker: String?, limit: Int) async throws -> [MetricRecord]
     func deleteMetric(named name: String) async throws -> MetricRecord
+
+    /// The index generation: it changes whenever a metric or an archive policy is
+    /// deleted, the only changes that can make what another process cached wrong
+    /// (a name's id, an id's metric, a policy's definition; creation only adds).
+    /// Caches compare it after using what they hold (``MetricDirectory`` in
+    /// Services; docs/storage-files.md and docs/storage-ceph.md, "Metric identity").
+    /// Equal values mean nothing was deleted in between; the values are opaque.
+    func generation() async throws -> UInt64
 }
 
 extension Indexer {

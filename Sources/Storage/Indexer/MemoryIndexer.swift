@@ -7,6 +7,7 @@ public final class MemoryIndexer: Indexer {
         var policies: [String: ArchivePolicy] = [:]
         var rules: [String: ArchivePolicyRule] = [:]
         var metrics: [String: MetricRecord] = [:]
+        var generation: UInt64 = 0
     }
     private let state = Mutex(State())
 
@@ -40,6 +41,7 @@ public final class MemoryIndexer: Indexer {
                 throw IndexerError.inUse("Archive policy \(name) is still in use")
             }
             state.policies[name] = nil
+            state.generation += 1
         }
     }
 
@@ -102,7 +104,10 @@ public final class MemoryIndexer: Indexer {
             guard let record = state.metrics.removeValue(forKey: name) else {
                 throw IndexerError.notFound("Metric \(name) does not exist")
             }
+            state.generation += 1
             return record
         }
     }
+
+    public func generation() async throws -> UInt64 { state.withLock { $0.generation } }
 }
