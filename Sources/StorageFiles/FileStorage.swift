@@ -30,10 +30,14 @@ public final class FileStorage: MetricStorage {
     static let rawKey = "raw"
     static let consumedKey = "p.consumed"  // generation u64 + offset u64 of the pending file consumed
 
+    /// Held while the store is open (``DataDirectorySharing``).
+    private let directoryLock: DataDirectoryLock
+
     /// Opens (creating if needed) a store in `root`. An existing store keeps its sack count.
-    public init(root: String, defaultSackCount: Int = 16) throws {
+    public init(root: String, defaultSackCount: Int = 16, sharing: DataDirectorySharing = .shared) throws {
         self.root = root
         try POSIX.makeDirectories(root)
+        directoryLock = try DataDirectoryLock(root: root, sharing: sharing)
         for sub in ["incoming", "metrics", "leases", "quarantine"] { try POSIX.makeDirectories("\(root)/\(sub)") }
         let configPath = "\(root)/orzo.config"
         if try POSIX.readAll(configPath) == nil {
@@ -51,7 +55,7 @@ public final class FileStorage: MetricStorage {
             let name = "\(root)/metrics/\(String(bucket, radix: 16).count == 1 ? "0" : "")\(String(bucket, radix: 16))"
             if mkdir(name, 0o755) != 0 && errno != EEXIST { throw POSIX.error("mkdir", name) }
         }
-        self.leases = LeaseTable(directory: "\(root)/leases")
+        self.leases = LeaseTable(directory: "\(root)/leases", exclusive: sharing == .exclusive)
         self.durability = FilesystemSync(root: root)
     }
 
@@ -100,7 +104,7 @@ public final class FileStorage: MetricStorage {
     public func acquireLease(_ metric: MetricID, duration: Duration) async throws -> MetricLease? {
         let token = MetricID.random().rawValue
         let taken = try leases.withSlot(metric, sack: metric.sack(of: sackCount)) { record, strikes -> Bool in
-            if LeaseTable.isLive(record) { return false }
+            if leases.isLive(record) { return false }
             // Expired without being released (a release leaves no record, or expiry 0):
             // its holder's process died, or stalled past the lease.
             if let record, record.expiry != 0 { strikes.strike(record.metric) }
@@ -115,7 +119,7 @@ public final class FileStorage: MetricStorage {
             // next one a sync of clean files, which is cheap and rare.
             record = LeaseTable.Record(
                 metric: metric.rawValue, token: token, expiry: LeaseTable.bootClock() + nanoseconds(duration),
-                boot: LeaseTable.bootID, dirty: true)
+                boot: LeaseTable.bootID, pid: getpid(), dirty: true)
             return true
         }
         if taken != true { abandoned.withLock { $0[token] = nil } }
@@ -124,7 +128,7 @@ public final class FileStorage: MetricStorage {
 
     public func renewLease(_ lease: MetricLease, duration: Duration) async throws -> Bool {
         try leases.withSlot(lease.metric, sack: lease.metric.sack(of: sackCount)) { record -> Bool in
-            guard LeaseTable.isLive(record), record?.token == lease.token else { return false }
+            guard leases.isLive(record), record?.token == lease.token else { return false }
             record?.expiry = LeaseTable.bootClock() + nanoseconds(duration)
             return true
         } ?? false
@@ -208,7 +212,7 @@ public final class FileStorage: MetricStorage {
         let cached = loaded.withLock { $0.removeValue(forKey: lease.token) }
         var consumed: (generation: UInt64, end: Int)?
         let prepared = try leases.withSlot(metric, sack: sack) { record -> Bool in
-            guard LeaseTable.isLive(record), record?.token == lease.token else { return false }
+            guard leases.isLive(record), record?.token == lease.token else { return false }
             let current = try cached ?? StateSlots.read(path, metric: metric)
             var state = current?.state ?? StateFile()
             state.entries[Self.rawKey] = RawBufferBlob.encode(commit.raw)

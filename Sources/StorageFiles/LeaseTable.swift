@@ -7,7 +7,7 @@ import Synchronization
 /// written only under an open-file-description lock on its bytes, which the
 /// kernel releases if the process dies. A record (docs/storage-files.md):
 ///
-///     version u8 (1: a holder; 0: none) | dirty u8 | strikes u8 | 5 bytes zero |
+///     version u8 (1: a holder; 0: none) | dirty u8 | strikes u8 | zero u8 | holder pid u32 LE |
 ///     metric id 32 bytes | token 32 bytes | expiry i64 LE (CLOCK_BOOTTIME ns) |
 ///     boot id 16 bytes | struck metric id 32 bytes
 ///
@@ -21,7 +21,11 @@ import Synchronization
 /// slots durable first (FileStorage.acquireLease).
 ///
 /// Expiry is on the boot clock, so wall-clock jumps do not matter; a record from
-/// an earlier boot (another boot id) is expired. Two metrics that share a slot
+/// an earlier boot (another boot id) is expired, and so is one whose holder
+/// process is gone (same boot, its pid no longer exists): a killed worker's
+/// metrics are taken over at once, not after the lease. A pid that exists is
+/// trusted even if reused by another process: that only waits for the expiry.
+/// Records written before the pid was kept have 0 there: expiry only. Two metrics that share a slot
 /// exclude each other while one holds it: that only costs parallelism.
 final class LeaseTable: Sendable {
     static let slotSize = 128
@@ -34,7 +38,14 @@ final class LeaseTable: Sendable {
     /// process exclude each other exactly as calls in other processes do.
     private let idle = Mutex<[Int: [Int32]]>([:])
 
-    init(directory: String) { self.directory = directory }
+    /// Set by `orzo serve`, which holds its directory alone: any other process's
+    /// record is a dead predecessor's.
+    let exclusive: Bool
+
+    init(directory: String, exclusive: Bool = false) {
+        self.directory = directory
+        self.exclusive = exclusive
+    }
 
     deinit {
         for fd in idle.withLock({ $0.values.flatMap { $0 } }) { close(fd) }
@@ -45,6 +56,8 @@ final class LeaseTable: Sendable {
         var token: String
         var expiry: Int64
         var boot: [UInt8]
+        /// The holder's process id (0: not recorded).
+        var pid: Int32
         var dirty: Bool
     }
 
@@ -123,17 +136,29 @@ final class LeaseTable: Sendable {
         return result
     }
 
-    /// Whether `record` is a live lease: unexpired, from this boot.
-    static func isLive(_ record: Record?) -> Bool {
-        guard let record else { return false }
-        return record.boot == bootID && record.expiry > bootClock()
+    /// Whether `record` is a live lease: unexpired, from this boot, and held by a
+    /// process that still exists.
+    func isLive(_ record: Record?) -> Bool {
+        guard let record, record.boot == Self.bootID, record.expiry > Self.bootClock() else { return false }
+        return Self.processExists(record.pid, exclusive: exclusive)
+    }
+
+    /// Whether the holder `pid` may still run: this process, or an existing one
+    /// (EPERM: it exists under another user). Unknown (0) counts as existing.
+    static func processExists(_ pid: Int32, exclusive: Bool) -> Bool {
+        if pid <= 0 || pid == getpid() { return true }
+        if exclusive { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
     }
 
     private func decode(_ bytes: [UInt8]) -> Record {
         Record(
             metric: String(decoding: bytes[8..<40], as: UTF8.self),
             token: String(decoding: bytes[40..<72], as: UTF8.self),
-            expiry: Int64(bitPattern: readUInt64(bytes, 72)), boot: Array(bytes[80..<96]), dirty: bytes[1] == 1)
+            expiry: Int64(bitPattern: readUInt64(bytes, 72)), boot: Array(bytes[80..<96]),
+            pid: Int32(
+                bitPattern: UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24),
+            dirty: bytes[1] == 1)
     }
 
     private func encode(_ record: Record?, _ strikes: Strikes) -> [UInt8] {
@@ -145,6 +170,8 @@ final class LeaseTable: Sendable {
         guard let record else { return bytes }
         bytes[0] = 1
         bytes[1] = record.dirty ? 1 : 0
+        let pid = UInt32(bitPattern: record.pid)
+        bytes.replaceSubrange(4..<8, with: (0..<4).map { UInt8(truncatingIfNeeded: pid >> (8 * $0)) })
         bytes.replaceSubrange(8..<40, with: Array(record.metric.utf8.prefix(32)))
         bytes.replaceSubrange(40..<72, with: Array(record.token.utf8.prefix(32)))
         var expiry = [UInt8]()

@@ -120,8 +120,10 @@ struct BackendOptions: ParsableArguments {
     }
 
     /// The embedded default: file storage and the SQLite indexer in one directory.
-    static func openFiles(_ dataDir: String) async throws -> (FileStorage, SQLiteIndexer) {
-        let storage = try FileStorage(root: dataDir)
+    static func openFiles(
+        _ dataDir: String, sharing: DataDirectorySharing = .shared
+    ) async throws -> (FileStorage, SQLiteIndexer) {
+        let storage = try FileStorage(root: dataDir, sharing: sharing)
         let indexer = try SQLiteIndexer(path: "\(dataDir)/index.sqlite")
         try await indexer.installDefaults()
         return (storage, indexer)

@@ -31,7 +31,8 @@ extension Orzo {
             let pushEndpoint = configuration.string("ingest.push_endpoint")!
             let ackEndpoint = configuration.string("ingest.ack_endpoint")!
             let queryEndpoint = configuration.string("query.endpoint")!
-            let (files, indexer) = try await BackendOptions.openFiles(dataDir)
+            // Alone on its directory: a predecessor's leases are taken back at once.
+            let (files, indexer) = try await BackendOptions.openFiles(dataDir, sharing: .exclusive)
             let storage = metrics.wrap(files)
             let context = try ZMQContext()
             let counters = ServiceCounters()

@@ -10,55 +10,21 @@ import WireProtocol
 /// old one keep running (docs/storage-files.md, "Metric identity").
 @Suite("Metric identity across processes", .serialized, .timeLimit(.minutes(3)))
 struct MetricIdentityTests {
-    enum Store: String, CaseIterable, CustomTestStringConvertible {
-        case files, ceph
-        var testDescription: String { rawValue }
-    }
+    static let stores: [RoleGroup.Store] =
+        cephConf() == nil && !fleetEnabled ? [.files] : RoleGroup.Store.allCases
 
-    static let stores: [Store] = cephConf() == nil && !fleetEnabled ? [.files] : Store.allCases
-
-    /// One ingest, one metricd and one query process on one store.
-    final class Roles: @unchecked Sendable {
-        let id = UInt64.random(in: 0..<UInt64.max)
-        var processes: [RoleProcess] = []
-        let client: OrzoClient
-
-        init(_ store: Store) throws {
-            let backend: [String]
-            switch store {
-            case .files: backend = ["--data-dir", "/tmp/orzo-storage-tests/identity-\(id)"]
-            case .ceph:
-                guard let conf = cephConf() else {
-                    throw ServeProcess.ServeFailed(output: "ORZO_TEST_CEPH_CONF is not set")
-                }
-                backend = ["--ceph-conf", conf, "--pool", "orzo-test-services", "--namespace", "identity-\(id)"]
+    /// Waits (without `refresh`: the metricd process must do the work) until the
+    /// metric's counts add up to `count`, and returns its points.
+    func waitForCount(_ client: OrzoClient, _ metric: String, _ count: Double) async throws -> [OrzoClient.Point] {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let points = try await client.measures(of: metric, aggregation: "count")
+            let total = points.compactMap(\.value).reduce(0, +)
+            if total == count || ContinuousClock.now > deadline {
+                #expect(total == count, "\(metric): \(total) measures aggregated, expected \(count)")
+                return points
             }
-            let endpoints = OrzoClient.Endpoints(
-                push: "ipc:///tmp/orzo-identity-\(id)-push", ack: "ipc:///tmp/orzo-identity-\(id)-ack",
-                query: "ipc:///tmp/orzo-identity-\(id)-query")
-            processes.append(try RoleProcess(["query"] + backend + ["--query-endpoint", endpoints.query]))
-            processes.append(
-                try RoleProcess(
-                    ["ingest"] + backend + ["--push-endpoint", endpoints.push, "--ack-endpoint", endpoints.ack]))
-            processes.append(try RoleProcess(["metricd"] + backend + ["--workers", "1"]))
-            client = try OrzoClient(endpoints: endpoints, timeout: .seconds(15))
-        }
-
-        func stop() { processes.forEach { $0.stop() } }
-
-        /// Waits (without `refresh`: the metricd process must do the work) until the
-        /// metric's counts add up to `count`, and returns its points.
-        func waitForCount(_ metric: String, _ count: Double) async throws -> [OrzoClient.Point] {
-            let deadline = ContinuousClock.now + .seconds(60)
-            while true {
-                let points = try await client.measures(of: metric, aggregation: "count")
-                let total = points.compactMap(\.value).reduce(0, +)
-                if total == count || ContinuousClock.now > deadline {
-                    #expect(total == count, "\(metric): \(total) measures aggregated, expected \(count)")
-                    return points
-                }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 
@@ -70,17 +36,17 @@ struct MetricIdentityTests {
     @Test(
         "delete and re-create through the query role: ingest and metricd roles that knew the old metric and policy store and aggregate the new one's measures, nothing of the old one comes back",
         arguments: stores)
-    func recreate(store: Store) async throws {
-        let roles = try Roles(store)
+    func recreate(store: RoleGroup.Store) async throws {
+        let roles = try RoleGroup(store)
         defer { roles.stop() }
-        let client = roles.client
+        let client = try OrzoClient(endpoints: roles.endpoints, timeout: .seconds(15))
         _ = try await client.createArchivePolicy(
             name: "identity", definition: [.init(granularity: 60, points: 100)], aggregationMethods: ["count", "mean"])
         _ = try await client.createMetric(name: "identity.p", archivePolicy: "identity")
         // Every process learns the old metrics and the old policy.
         _ = try await client.put(["identity.m": Self.minutes(0..<3), "identity.p": Self.minutes(0..<3)])
-        _ = try await roles.waitForCount("identity.m", 3)
-        #expect(try await roles.waitForCount("identity.p", 3).allSatisfy { $0.granularity == 60 })
+        _ = try await waitForCount(client, "identity.m", 3)
+        #expect(try await waitForCount(client, "identity.p", 3).allSatisfy { $0.granularity == 60 })
 
         try await client.deleteMetric("identity.m")
         _ = try await client.createMetric(name: "identity.m")
@@ -92,10 +58,10 @@ struct MetricIdentityTests {
 
         // Acknowledged through the ingest process that cached the old ids.
         _ = try await client.put(["identity.m": Self.minutes(10..<12), "identity.p": Self.minutes(10..<12)])
-        let m = try await roles.waitForCount("identity.m", 2)
+        let m = try await waitForCount(client, "identity.m", 2)
         #expect(m.allSatisfy { $0.timestamp >= Self.t0 + 600 * nanosecondsPerSecond }, "no bucket of the old measures")
         // Aggregated by the worker that cached the old policy: the new one's 5-minute buckets.
-        let p = try await roles.waitForCount("identity.p", 2)
+        let p = try await waitForCount(client, "identity.p", 2)
         #expect(p.map(\.granularity) == [300], "aggregated with the policy that exists now")
 
         // Nothing of the old metrics is listed or counted under the new ones.

@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import OrzoClient
+import Testing
 
 /// The `orzo` executable built beside the tests.
 let orzoExecutable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -49,4 +51,47 @@ func withLoopbackAddress<T>(port: Int, _ body: (UnsafeMutablePointer<sockaddr>, 
     return withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
+}
+
+/// Role processes (`orzo query`, `ingest`, `metricd`) sharing one store: a data
+/// directory (`dataDirectory`) or a namespace of the test cluster.
+final class RoleGroup: OrzoEndpoints, @unchecked Sendable {
+    enum Store: String, CaseIterable, CustomTestStringConvertible {
+        case files, ceph
+        var testDescription: String { rawValue }
+    }
+    enum Role { case query, ingest, metricd }
+
+    let id = UInt64.random(in: 0..<UInt64.max)
+    private(set) var processes: [RoleProcess] = []
+    let dataDirectory: String
+    var push: String { "ipc:///tmp/orzo-roles-\(id)-push" }
+    var ack: String { "ipc:///tmp/orzo-roles-\(id)-ack" }
+    var query: String { "ipc:///tmp/orzo-roles-\(id)-query" }
+    var endpoints: OrzoClient.Endpoints { .init(push: push, ack: ack, query: query) }
+
+    init(_ store: Store, roles: [Role] = [.query, .ingest, .metricd]) throws {
+        dataDirectory = "/tmp/orzo-storage-tests/roles-\(id)"
+        let backend: [String]
+        switch store {
+        case .files: backend = ["--data-dir", dataDirectory]
+        case .ceph:
+            guard let conf = cephConf() else {
+                throw ServeProcess.ServeFailed(output: "ORZO_TEST_CEPH_CONF is not set")
+            }
+            backend = ["--ceph-conf", conf, "--pool", "orzo-test-services", "--namespace", "roles-\(id)"]
+        }
+        defer { if processes.count < roles.count { stop() } }
+        for role in roles {
+            switch role {
+            case .query: processes.append(try RoleProcess(["query"] + backend + ["--query-endpoint", query]))
+            case .ingest:
+                processes.append(
+                    try RoleProcess(["ingest"] + backend + ["--push-endpoint", push, "--ack-endpoint", ack]))
+            case .metricd: processes.append(try RoleProcess(["metricd"] + backend + ["--workers", "1"]))
+            }
+        }
+    }
+
+    func stop() { processes.forEach { $0.stop() } }
 }

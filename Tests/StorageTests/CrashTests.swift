@@ -134,6 +134,42 @@ struct CrashTests {
             expectedAggregates(batches, policy: StorageFixtures.policy), policy: StorageFixtures.policy)
     }
 
+    @Test("files: a killed holder's lease is taken over at once (its pid is gone); a stopped one's is not")
+    func deadHolderTakenOver() async throws {
+        let (storage, namespace) = try await Harness.store(.files)
+        let killed = MetricID.random()
+        let stopped = MetricID.random()
+        try await storage.appendMeasures([
+            killed: StorageFixtures.measures(0..<50), stopped: StorageFixtures.measures(0..<50),
+        ])
+        // Both hold a 60 s lease: one dies after loading, the other stops itself there.
+        let dead = try Harness.start(
+            ["process", killed.rawValue], namespace: namespace, failpoint: .afterLoad, leaseMilliseconds: 60_000)
+        let exit = await Harness.wait(dead)
+        #expect(exit.signal == SIGKILL, "\(exit)")
+        let paused = try Harness.start(
+            ["process", stopped.rawValue], namespace: namespace, failpoint: .afterLoad, stopping: true,
+            leaseMilliseconds: 60_000)
+        defer {
+            kill(paused.processIdentifier, SIGKILL)
+            kill(paused.processIdentifier, SIGCONT)
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while Harness.state(paused.processIdentifier) != "T" && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(Harness.state(paused.processIdentifier) == "T", "the holder should have stopped itself")
+
+        let taken = try await storage.acquireLease(killed, duration: .seconds(30))
+        #expect(taken != nil, "the dead holder's lease is taken at once, 60 s before it expires")
+        #expect(try await storage.acquireLease(stopped, duration: .seconds(30)) == nil, "a live holder keeps its lease")
+        let cycle = ProcessingCycle(storage: storage)
+        try await storage.releaseLease(try #require(taken))
+        #expect(
+            try await cycle.process(killed, policy: StorageFixtures.policy)
+                == .processed(measures: 50, droppedTooOld: 0, more: false))
+    }
+
     @Test("a holder paused past its lease resumes and none of its writes land", arguments: processBackends)
     func pausedHolder(backend: Backend) async throws {
         let (storage, namespace) = try await Harness.store(backend)
@@ -203,7 +239,7 @@ enum Harness {
     /// With `stopping`, the process stops itself at `failpoint` instead of dying there.
     static func start(
         _ arguments: [String], namespace: String, failpoint: Failpoint? = nil, stopping: Bool = false,
-        output: Pipe? = nil
+        output: Pipe? = nil, leaseMilliseconds: Int = 1000
     ) throws -> Process {
         let location: [String]
         if namespace.hasPrefix("dir:") {
@@ -214,7 +250,7 @@ enum Harness {
         }
         let process = Process()
         process.executableURL = executable
-        process.arguments = location + ["--lease-ms", "1000"] + arguments
+        process.arguments = location + ["--lease-ms", "\(leaseMilliseconds)"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["ORZO_FAILPOINT"] = failpoint?.rawValue
         environment["ORZO_FAILPOINT_ACTION"] = stopping ? "stop" : nil
