@@ -146,7 +146,8 @@ struct StorageConformanceTests {
         #expect(try await storage.acquireLease(metric, duration: .seconds(30)) == nil)
         #expect(try await storage.renewLease(first, duration: .seconds(30)))
         try await storage.releaseLease(first)
-        let short = try #require(try await storage.acquireLease(metric, duration: .seconds(2)))  // long enough for a loaded CI
+        // 2 s: long enough that the next call comes before it expires on a loaded CI machine.
+        let short = try #require(try await storage.acquireLease(metric, duration: .seconds(2)))
         #expect(try await storage.acquireLease(metric, duration: .seconds(30)) == nil)
         var taken: MetricLease?
         let deadline = ContinuousClock.now + .seconds(10)
