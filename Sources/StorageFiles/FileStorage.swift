@@ -30,6 +30,26 @@ public final class FileStorage: MetricStorage {
     static let rawKey = "raw"
     static let consumedKey = "p.consumed"  // generation u64 + offset u64 of the pending file consumed
 
+    /// Temporary files of dead processes removed when the store was opened.
+    public let temporaryFilesRemoved: Int
+
+    /// Removes `<name>.tmp.<pid>` files (``POSIX/replaceAtomically``) whose process
+    /// is gone: a crash between writing one and renaming it leaves it behind.
+    /// Another live process's are kept (it is about to rename them).
+    private static func removeTemporaryFiles(in directories: [String], exclusive: Bool) -> Int {
+        var removed = 0
+        for directory in directories {
+            for name in (try? POSIX.list(directory)) ?? [] {
+                let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+                guard parts.count >= 3, parts[parts.count - 2] == "tmp", let pid = Int32(parts[parts.count - 1]),
+                    pid > 0, !LeaseTable.processExists(pid, exclusive: exclusive)
+                else { continue }
+                if unlink("\(directory)/\(name)") == 0 { removed += 1 }
+            }
+        }
+        return removed
+    }
+
     /// Held while the store is open (``DataDirectorySharing``).
     private let directoryLock: DataDirectoryLock
 
@@ -56,6 +76,9 @@ public final class FileStorage: MetricStorage {
             if mkdir(name, 0o755) != 0 && errno != EEXIST { throw POSIX.error("mkdir", name) }
         }
         self.leases = LeaseTable(directory: "\(root)/leases", exclusive: sharing == .exclusive)
+        temporaryFilesRemoved = Self.removeTemporaryFiles(
+            in: [root, "\(root)/quarantine"] + (0..<count).map { "\(root)/incoming/\($0)" },
+            exclusive: sharing == .exclusive)
         self.durability = FilesystemSync(root: root)
     }
 
@@ -164,6 +187,14 @@ public final class FileStorage: MetricStorage {
             resume = (readUInt64(consumed, 0), Int(readUInt64(consumed, 8)))
         }
         let contents = try PendingFile.read(pendingPath(metric), resumingAfter: resume)
+        if let contents, contents.frames.isEmpty, let resume, resume.generation == contents.generation,
+            resume.offset >= contents.size
+        {
+            // Everything in it was consumed by a commit whose cleanup never ran (its
+            // process died at the commit point): clean up now, under the lease, so the
+            // metric leaves the sack listing (status, backlog gauges).
+            try PendingFile.removeConsumed(pendingPath(metric), generation: resume.generation, consumed: resume.offset)
+        }
         let frames = (contents?.frames ?? []).prefix(pendingLimit)
         let end = frames.last?.end ?? contents?.start ?? 0
         let token = frames.isEmpty ? [] : ["\(contents!.generation):\(end)"]

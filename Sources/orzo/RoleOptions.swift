@@ -124,6 +124,11 @@ struct BackendOptions: ParsableArguments {
         _ dataDir: String, sharing: DataDirectorySharing = .shared
     ) async throws -> (FileStorage, SQLiteIndexer) {
         let storage = try FileStorage(root: dataDir, sharing: sharing)
+        if storage.temporaryFilesRemoved > 0 {
+            Logger(label: "orzo.storage").notice(
+                "removed temporary files left by processes that died",
+                metadata: ["data_dir": "\(dataDir)", "files": "\(storage.temporaryFilesRemoved)"])
+        }
         let indexer = try SQLiteIndexer(path: "\(dataDir)/index.sqlite")
         try await indexer.installDefaults()
         return (storage, indexer)

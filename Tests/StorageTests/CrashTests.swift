@@ -40,6 +40,35 @@ struct CrashTests {
         let counters = try await storage.counters(metric)
         #expect(counters.measuresProcessed == 600, "every acknowledged measure processed exactly once")
         #expect(try await ProcessingCycle(storage: storage).process(metric, policy: StorageFixtures.policy) == .idle)
+        // What a worker does after an idle cycle; then the backlog is exact: no
+        // consumed file left under its pending name, no entry that never drains.
+        let sack = metric.sack(of: storage.sackCount)
+        for entry in try await storage.metricsWithPendingMeasures(inSack: sack) where entry.metric == metric {
+            try await storage.forgetIfIdle(entry)
+        }
+        #expect(
+            try await storage.metricsWithPendingMeasures(inSack: sack).allSatisfy { $0.metric != metric },
+            "after a kill at \(failpoint.rawValue), the metric still shows as pending")
+    }
+
+    @Test("files: temporary files of dead processes are removed when a store opens, a live process's kept")
+    func temporaryLeftovers() async throws {
+        let directory = temporaryDirectory()
+        _ = try FileStorage(root: directory, defaultSackCount: 4)
+        let dead = Process()
+        dead.executableURL = URL(fileURLWithPath: "/bin/true")
+        try dead.run()
+        dead.waitUntilExit()
+        let leftovers = [
+            "\(directory)/incoming/1/\(MetricID.random()).tmp.\(dead.processIdentifier)",
+            "\(directory)/quarantine/\(MetricID.random()).tmp.\(dead.processIdentifier)",
+        ]
+        let live = "\(directory)/incoming/2/\(MetricID.random()).tmp.\(getpid())"
+        for path in leftovers + [live] { #expect(FileManager.default.createFile(atPath: path, contents: Data([1]))) }
+        let reopened = try FileStorage(root: directory)
+        #expect(reopened.temporaryFilesRemoved == 2)
+        #expect(leftovers.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+        #expect(FileManager.default.fileExists(atPath: live))
     }
 
     @Test(
