@@ -23,39 +23,53 @@ enum StateSlots {
 
     /// The metric's state; nil if it has none yet.
     ///
-    /// A slot that holds a whole state whose checksum holds is valid. A slot shorter
-    /// than its header says, or without a header, is a first write cut short (a new
-    /// file's blocks reach the disk after its name does): ignored. A slot of full
-    /// length whose checksum fails is an overwrite cut short when the other slot is
-    /// valid, and damage when no slot is. Readers take no lock, so a reader can meet
-    /// a slot a cycle is overwriting; it then uses the other one, and looks again if
-    /// neither holds (a reader slower than two cycles).
+    /// A slot that holds a whole state whose checksum holds is valid. Only what a
+    /// crash provably leaves counts as no state: a slot that is empty or reads as
+    /// zeros (a first write whose blocks never reached the disk), or whose header
+    /// announces more bytes than it has (a first write cut short). Bytes that are
+    /// not a header at all are damage, whatever the other slot holds: no write of
+    /// ours leaves them, and using the other slot would silently roll back. A slot
+    /// of full length whose checksum fails is an overwrite cut short when the other
+    /// slot is valid, and damage when no slot is. Readers take no lock, so a reader
+    /// can meet a slot a cycle is overwriting; it then uses the other one, and looks
+    /// again if neither holds (a reader slower than two cycles).
     static func read(_ path: String, metric: MetricID) throws -> Loaded? {
         var attempt = 0
         while true {
             var damaged = false
+            var notAHeader: [Int] = []
             var candidates: [(slot: Int, generation: UInt64, bytes: [UInt8])] = []
             for slot in 0..<2 {
                 let name = slotPath(path, slot)
                 guard let fd = try POSIX.openIfExists(name, O_RDONLY) else { continue }
                 defer { close(fd) }
                 var bytes = try POSIX.read(fd, count: firstRead, at: 0, name)
-                guard let header = StateFile.header(bytes) else { continue }
+                guard let header = StateFile.header(bytes) else {
+                    if !bytes.allSatisfy({ $0 == 0 }) { notAHeader.append(slot) }
+                    continue
+                }
                 if header.length > bytes.count {
                     bytes += try POSIX.read(fd, count: header.length - bytes.count, at: bytes.count, name)
                 }
                 if bytes.count < header.length { continue }  // cut short
                 candidates.append((slot, header.generation, bytes))
             }
-            for candidate in candidates.sorted(by: { $0.generation > $1.generation }) {
-                if let (state, generation) = StateFile.decode(candidate.bytes), generation == candidate.generation {
-                    return Loaded(state: state, generation: generation, slot: candidate.slot)
+            if notAHeader.isEmpty {
+                for candidate in candidates.sorted(by: { $0.generation > $1.generation }) {
+                    if let (state, generation) = StateFile.decode(candidate.bytes), generation == candidate.generation {
+                        return Loaded(state: state, generation: generation, slot: candidate.slot)
+                    }
+                    damaged = true
                 }
-                damaged = true
+                if !damaged { return nil }
             }
-            if !damaged { return nil }
             attempt += 1
-            if attempt == 5 { throw StorageError.corrupt(metric, "state slots \(path).0 and .1: no checksum holds") }
+            if attempt == 5 {
+                if let slot = notAHeader.first {
+                    throw StorageError.corrupt(metric, "state slot \(slotPath(path, slot)): not a state header")
+                }
+                throw StorageError.corrupt(metric, "state slots \(path).0 and .1: no checksum holds")
+            }
             usleep(1000)
         }
     }

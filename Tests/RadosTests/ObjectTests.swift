@@ -140,6 +140,24 @@ final class InFlightCounter: Sendable {
     func end() { current.subtract(1, ordering: .relaxed) }
 
     var peak: Int { highest.load(ordering: .relaxed) }
+
+    @Test("listing names the objects of a namespace with a prefix, and only those")
+    func listing() async throws {
+        let shared = try await CephTestCluster.ioContext()
+        try await shared.cluster.ensurePool(named: CephTestCluster.pool)
+        let namespace = CephTestCluster.uniqueName("listing")
+        let io = try shared.cluster.ioContext(pool: CephTestCluster.pool, namespace: namespace)
+        let other = try shared.cluster.ioContext(pool: CephTestCluster.pool, namespace: namespace + "-other")
+        let names = (0..<5).map { "list.\($0)" }
+        for name in names { try await io.writeFull(name, Array(name.utf8)) }
+        try await io.writeFull("unlisted", [1])
+        try await other.writeFull("list.other", [1])
+        #expect(try await io.objectNames(prefix: "list.").sorted() == names)
+        #expect(try await io.objectNames().count == 6)
+        for name in names + ["unlisted"] { try await io.remove(name) }
+        try await other.remove("list.other")
+        #expect(try await io.objectNames().isEmpty)
+    }
 }
 
 /// Zero-padded to five digits, so that keys sort numerically.

@@ -83,6 +83,27 @@ struct StateSlotsTests {
         }
     }
 
+    @Test("a slot of zeros is a first write cut short; a damaged header is corrupt, even beside a valid slot")
+    func damagedHeader() throws {
+        try write(0, generation: 1, value: 1)
+        let length = try bytes(0).count
+        try replace(0, [UInt8](repeating: 0, count: length))
+        #expect(try StateSlots.read(path, metric: metric)?.generation == nil, "zeros: the data never reached the disk")
+        try write(0, generation: 1, value: 1)
+        try write(1, generation: 2, value: 2)
+        var damaged = try bytes(1)
+        damaged[0] ^= 0xFF  // the magic
+        try replace(1, damaged)
+        #expect(throws: StorageError.corrupt(metric, "state slot \(path).1: not a state header")) {
+            try StateSlots.read(path, metric: metric)
+        }
+        // Both headers damaged (the case that read as an empty metric with its counters reset).
+        var other = try bytes(0)
+        other[4] = 9  // the version
+        try replace(0, other)
+        #expect(throws: StorageError.self) { try StateSlots.read(path, metric: metric) }
+    }
+
     @Test("a slot longer than its state (overwritten in place by a smaller one) reads its state")
     func longerFile() throws {
         try StateSlots.write(
