@@ -175,7 +175,9 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "OrzoClient", "Services", "WireProtocol", "Storage", "StorageFiles", "Timeseries", "ZeroMQ",
+                "OrzoClient", "Services", "WireProtocol", "Storage", "StorageFiles", "StorageCeph", "Rados",
+                "Timeseries",
+                "ZeroMQ",
             ],
             swiftSettings: strictSettings),
         .testTarget(name: "BenchReportTests", dependencies: ["BenchReport"], swiftSettings: strictSettings),

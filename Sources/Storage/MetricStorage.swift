@@ -216,4 +216,9 @@ public protocol MetricStorage: Sendable {
 
     /// Lets workers process the metric again, with its count of abandoned cycles reset.
     func releaseQuarantine(_ metric: MetricID) async throws
+
+    /// Reads everything in the store: which metrics have data, which of them are
+    /// damaged, and what crashes left behind. With `repair`, leftovers that are
+    /// safe to remove are removed (damaged data never is). Slow, for `orzo check`.
+    func inspect(repair: Bool) async throws -> StoreInspection
 }

@@ -47,7 +47,7 @@ public struct CephStorageConfiguration: Sendable {
 public final class CephStorage: MetricStorage {
     public let io: RadosIOContext
     public let sackCount: Int
-    private let idleGrace: Duration
+    let idleGrace: Duration
     private let operations = Atomic<Int>(0)
 
     static let lockName = "orzo.lease"

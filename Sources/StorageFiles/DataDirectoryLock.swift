@@ -9,6 +9,9 @@ public enum DataDirectorySharing: Sendable {
     /// lease found at start then belongs to a dead process and is taken back at
     /// once (LeaseTable).
     case exclusive
+    /// No lock, and nothing changed at open: for `orzo check` without `--repair`,
+    /// which reads a directory whatever holds it.
+    case unlocked
 }
 
 /// `flock` on `<root>/orzo.lock`, held for the life of the store: shared by
@@ -21,6 +24,7 @@ final class DataDirectoryLock: Sendable {
     init(root: String, sharing: DataDirectorySharing) throws {
         let path = "\(root)/orzo.lock"
         fd = try POSIX.open(path, O_RDWR | O_CREAT | O_CLOEXEC)
+        precondition(sharing != .unlocked, "an unlocked store takes no lock")
         let operation = (sharing == .exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
         guard flock(fd, operation) == 0 else {
             let code = errno
@@ -35,7 +39,7 @@ final class DataDirectoryLock: Sendable {
                     "the data directory \(root) is held by a running orzo serve"
                         + (holder.isEmpty ? "" : " (pid \(holder))")
                         + ": stop it, or point this role at another directory")
-            case .exclusive:
+            case .exclusive, .unlocked:
                 throw StorageError.unavailable(
                     "the data directory \(root) is in use by another orzo process (an orzo serve or roles): "
                         + "orzo serve needs it alone")

@@ -15,7 +15,7 @@ import Timeseries
 public final class FileStorage: MetricStorage {
     public let root: String
     public let sackCount: Int
-    private let leases: LeaseTable
+    let leases: LeaseTable
     /// Shared syncfs calls for the commits in flight (group commit).
     private let durability: FilesystemSync
     /// The state each lease loaded, by lease token, for its commit to build on
@@ -33,31 +33,37 @@ public final class FileStorage: MetricStorage {
     /// Temporary files of dead processes removed when the store was opened.
     public let temporaryFilesRemoved: Int
 
-    /// Removes `<name>.tmp.<pid>` files (``POSIX/replaceAtomically``) whose process
-    /// is gone: a crash between writing one and renaming it leaves it behind.
-    /// Another live process's are kept (it is about to rename them).
-    private static func removeTemporaryFiles(in directories: [String], exclusive: Bool) -> Int {
-        var removed = 0
+    /// `<name>.tmp.<pid>` files (``POSIX/replaceAtomically``) whose process is
+    /// gone: a crash between writing one and renaming it leaves it behind.
+    /// Another live process's are not listed (it is about to rename them).
+    static func temporaryFiles(in directories: [String], exclusive: Bool) -> [String] {
+        var found: [String] = []
         for directory in directories {
             for name in (try? POSIX.list(directory)) ?? [] {
                 let parts = name.split(separator: ".", omittingEmptySubsequences: false)
                 guard parts.count >= 3, parts[parts.count - 2] == "tmp", let pid = Int32(parts[parts.count - 1]),
                     pid > 0, !LeaseTable.processExists(pid, exclusive: exclusive)
                 else { continue }
-                if unlink("\(directory)/\(name)") == 0 { removed += 1 }
+                found.append("\(directory)/\(name)")
             }
         }
-        return removed
+        return found
     }
 
-    /// Held while the store is open (``DataDirectorySharing``).
-    private let directoryLock: DataDirectoryLock
+    /// The directories where temporary files are written.
+    var temporaryFileDirectories: [String] {
+        [root, "\(root)/quarantine"] + (0..<sackCount).map { "\(root)/incoming/\($0)" }
+    }
+
+    /// Held while the store is open (``DataDirectorySharing``); nil when unlocked.
+    private let directoryLock: DataDirectoryLock?
+    let sharing: DataDirectorySharing
 
     /// Opens (creating if needed) a store in `root`. An existing store keeps its sack count.
     public init(root: String, defaultSackCount: Int = 16, sharing: DataDirectorySharing = .shared) throws {
         self.root = root
         try POSIX.makeDirectories(root)
-        directoryLock = try DataDirectoryLock(root: root, sharing: sharing)
+        directoryLock = sharing == .unlocked ? nil : try DataDirectoryLock(root: root, sharing: sharing)
         for sub in ["incoming", "metrics", "leases", "quarantine"] { try POSIX.makeDirectories("\(root)/\(sub)") }
         let configPath = "\(root)/orzo.config"
         if try POSIX.readAll(configPath) == nil {
@@ -76,17 +82,25 @@ public final class FileStorage: MetricStorage {
             if mkdir(name, 0o755) != 0 && errno != EEXIST { throw POSIX.error("mkdir", name) }
         }
         self.leases = LeaseTable(directory: "\(root)/leases", exclusive: sharing == .exclusive)
-        temporaryFilesRemoved = Self.removeTemporaryFiles(
-            in: [root, "\(root)/quarantine"] + (0..<count).map { "\(root)/incoming/\($0)" },
-            exclusive: sharing == .exclusive)
+        self.sharing = sharing
+        var removed = 0
+        if sharing != .unlocked {
+            for path in Self.temporaryFiles(
+                in: [root, "\(root)/quarantine"] + (0..<count).map { "\(root)/incoming/\($0)" },
+                exclusive: sharing == .exclusive)
+            where unlink(path) == 0 {
+                removed += 1
+            }
+        }
+        temporaryFilesRemoved = removed
         self.durability = FilesystemSync(root: root)
     }
 
-    private func pendingPath(_ metric: MetricID) -> String {
+    func pendingPath(_ metric: MetricID) -> String {
         "\(root)/incoming/\(metric.sack(of: sackCount))/\(metric.rawValue)"
     }
 
-    private func statePath(_ metric: MetricID) -> String {
+    func statePath(_ metric: MetricID) -> String {
         "\(root)/metrics/\(metric.rawValue.prefix(2))/\(metric.rawValue)"
     }
 

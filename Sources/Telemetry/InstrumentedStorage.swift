@@ -116,4 +116,6 @@ public struct InstrumentedStorage: MetricStorage {
     public func releaseQuarantine(_ metric: MetricID) async throws {
         try await measure(.releaseQuarantine) { try await base.releaseQuarantine(metric) }
     }
+
+    public func inspect(repair: Bool) async throws -> StoreInspection { try await base.inspect(repair: repair) }
 }

@@ -101,7 +101,9 @@ struct BackendOptions: ParsableArguments {
         ]
     }
 
-    static func open(_ configuration: OrzoConfiguration) async throws -> (any MetricStorage, any Indexer) {
+    static func open(
+        _ configuration: OrzoConfiguration, filesSharing: DataDirectorySharing = .shared
+    ) async throws -> (any MetricStorage, any Indexer) {
         if let cephConf = configuration.string("ceph.conf") {
             let cluster = try await RadosCluster.connect(
                 RadosConfiguration(
@@ -116,7 +118,7 @@ struct BackendOptions: ParsableArguments {
             try await indexer.installDefaults()
             return (storage, indexer)
         }
-        return try await openFiles(configuration.string("data_dir")!)
+        return try await openFiles(configuration.string("data_dir")!, sharing: filesSharing)
     }
 
     /// The embedded default: file storage and the SQLite indexer in one directory.

@@ -72,6 +72,7 @@ final class StallingStorage: MetricStorage, Sendable {
     }
     func quarantinedMetrics() async throws -> [MetricID: String] { try await base.quarantinedMetrics() }
     func releaseQuarantine(_ metric: MetricID) async throws { try await base.releaseQuarantine(metric) }
+    func inspect(repair: Bool) async throws -> StoreInspection { try await base.inspect(repair: repair) }
 }
 
 @Suite("acknowledged ingest: no head-of-line blocking", .timeLimit(.minutes(1)))

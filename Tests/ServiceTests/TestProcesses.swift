@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import OrzoClient
+import Rados
 import Testing
 
 /// The `orzo` executable built beside the tests.
@@ -65,6 +66,8 @@ final class RoleGroup: OrzoEndpoints, @unchecked Sendable {
     let id = UInt64.random(in: 0..<UInt64.max)
     private(set) var processes: [RoleProcess] = []
     let dataDirectory: String
+    /// How `orzo` commands reach the store (`--data-dir …` or the Ceph options).
+    let backendArguments: [String]
     var push: String { "ipc:///tmp/orzo-roles-\(id)-push" }
     var ack: String { "ipc:///tmp/orzo-roles-\(id)-ack" }
     var query: String { "ipc:///tmp/orzo-roles-\(id)-query" }
@@ -81,6 +84,7 @@ final class RoleGroup: OrzoEndpoints, @unchecked Sendable {
             }
             backend = ["--ceph-conf", conf, "--pool", "orzo-test-services", "--namespace", "roles-\(id)"]
         }
+        backendArguments = backend
         defer { if processes.count < roles.count { stop() } }
         for role in roles {
             switch role {
@@ -94,4 +98,10 @@ final class RoleGroup: OrzoEndpoints, @unchecked Sendable {
     }
 
     func stop() { processes.forEach { $0.stop() } }
+
+    /// The group's namespace on the test cluster, from this process (Ceph stores only).
+    func cephIOContext() async throws -> RadosIOContext {
+        let cluster = try await RadosCluster.connect(RadosConfiguration(configurationFile: cephConf()!))
+        return try cluster.ioContext(pool: "orzo-test-services", namespace: "roles-\(id)")
+    }
 }

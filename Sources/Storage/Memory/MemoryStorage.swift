@@ -202,6 +202,13 @@ public final class MemoryStorage: MetricStorage {
             state.metrics[metric]?.abandonedCycles = 0
         }
     }
+
+    /// Memory holds nothing a crash can leave half done: only the list of metrics.
+    public func inspect(repair: Bool) async throws -> StoreInspection {
+        var inspection = StoreInspection()
+        inspection.metrics = state.withLock { Set($0.metrics.keys) }
+        return inspection
+    }
 }
 
 /// A pending batch's name: its mark time and a sequence number, so names sort by arrival.
