@@ -1,3 +1,4 @@
+import Logging
 import Storage
 import Synchronization
 import Timeseries
@@ -387,7 +388,21 @@ public struct QueryService: Sendable {
         while true {
             try Task.checkCancellation()
             let started = ContinuousClock.now
-            switch try await cycle.process(metric, policy: policy) {
+            let outcome: CycleOutcome
+            do {
+                outcome = try await cycle.process(metric, policy: policy)
+            } catch let error as StorageError {
+                // A refresh is a cycle: its failure is logged and counted as a worker's is.
+                if case .corrupt = error {
+                    counters.add(.cyclesFailedDamaged)
+                } else {
+                    counters.add(.cyclesFailedUnavailable)
+                }
+                Logger(label: "orzo.query").warning(
+                    "refresh cycle failed", metadata: ["metric": "\(metric)", "error": "\(error)"])
+                throw error
+            }
+            switch outcome {
             case .idle: return
             case .quarantined(let abandoned):
                 counters.add(.metricsQuarantined)

@@ -152,117 +152,129 @@ public final class CephStorage: MetricStorage {
     // MARK: Incoming
 
     public func appendMeasures(_ batches: [MetricID: [Measure]]) async throws {
-        let batches = batches.filter { !$0.value.isEmpty }
-        guard !batches.isEmpty else { return }
-        let mark = wallClockNanoseconds()
-        let markText = Array(padded(UInt64(mark)).utf8)
-        // 1. Mark every metric pending in its sack, one operation per sack. A crash
-        //    after this leaves an entry with no batch: harmless, a worker forgets it.
-        let bySack = Dictionary(grouping: batches.keys) { $0.sack(of: sackCount) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (sack, metrics) in bySack {
-                group.addTask {
-                    var op = RadosWriteOperation()
-                    op.setOmap(Dictionary(uniqueKeysWithValues: metrics.map { ($0.rawValue, markText) }))
-                    try await self.operate(op, on: Self.sackObject(sack))
+        try await mappingRadosErrors {
+            let batches = batches.filter { !$0.value.isEmpty }
+            guard !batches.isEmpty else { return }
+            let mark = wallClockNanoseconds()
+            let markText = Array(padded(UInt64(mark)).utf8)
+            // 1. Mark every metric pending in its sack, one operation per sack. A crash
+            //    after this leaves an entry with no batch: harmless, a worker forgets it.
+            let bySack = Dictionary(grouping: batches.keys) { $0.sack(of: sackCount) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (sack, metrics) in bySack {
+                    group.addTask {
+                        var op = RadosWriteOperation()
+                        op.setOmap(Dictionary(uniqueKeysWithValues: metrics.map { ($0.rawValue, markText) }))
+                        try await self.operate(op, on: Self.sackObject(sack))
+                    }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
-        }
-        Failpoint.afterAppendMark.hit()
-        // 2. Store each batch as one omap entry of its metric's object: atomic.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (metric, measures) in batches {
-                group.addTask {
-                    var op = RadosWriteOperation()
-                    op.setOmap([batchKey(mark): MeasureRecords.encode(measures)])
-                    try await self.operate(op, on: Self.metricObject(metric))
+            Failpoint.afterAppendMark.hit()
+            // 2. Store each batch as one omap entry of its metric's object: atomic.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (metric, measures) in batches {
+                    group.addTask {
+                        var op = RadosWriteOperation()
+                        op.setOmap([batchKey(mark): MeasureRecords.encode(measures)])
+                        try await self.operate(op, on: Self.metricObject(metric))
+                    }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
         }
     }
 
     public func metricsWithPendingMeasures(inSack sack: Int) async throws -> [PendingMetric] {
-        operations.add(1, ordering: .relaxed)
-        let entries: [RadosOmapEntry]
-        do {
-            entries = try await untyped { () async throws(RadosError) in
-                try await self.io.omapEntries(Self.sackObject(sack), pageSize: 1000)
+        try await mappingRadosErrors {
+            operations.add(1, ordering: .relaxed)
+            let entries: [RadosOmapEntry]
+            do {
+                entries = try await untyped { () async throws(RadosError) in
+                    try await self.io.omapEntries(Self.sackObject(sack), pageSize: 1000)
+                }
+            } catch let error as RadosError where error.kind == .notFound {
+                return []
             }
-        } catch let error as RadosError where error.kind == .notFound {
-            return []
+            return entries.compactMap { entry in
+                guard let metric = MetricID(entry.key), let mark = UInt64(String(decoding: entry.value, as: UTF8.self))
+                else { return nil }
+                return PendingMetric(metric: metric, markedAt: Int64(bitPattern: mark))
+            }.sorted { ($0.markedAt, $0.metric) < ($1.markedAt, $1.metric) }
         }
-        return entries.compactMap { entry in
-            guard let metric = MetricID(entry.key), let mark = UInt64(String(decoding: entry.value, as: UTF8.self))
-            else { return nil }
-            return PendingMetric(metric: metric, markedAt: Int64(bitPattern: mark))
-        }.sorted { ($0.markedAt, $0.metric) < ($1.markedAt, $1.metric) }
     }
 
     public func forgetIfIdle(_ entry: PendingMetric) async throws {
-        guard wallClockNanoseconds() - entry.markedAt >= nanoseconds(idleGrace) else { return }
-        var read = RadosReadOperation()
-        let pending = read.omapValues(prefix: "in.", maxCount: 1)
-        let stillPending: Bool
-        do {
-            stillPending = !(try await operate(read, on: Self.metricObject(entry.metric))[pending].entries.isEmpty)
-        } catch let error as RadosError where error.kind == .notFound {
-            stillPending = false
-        }
-        guard !stillPending else { return }
-        // Removed only if nobody marked the metric again since it was listed.
-        var op = RadosWriteOperation()
-        op.compareOmap(entry.metric.rawValue, .equal, Array(padded(UInt64(bitPattern: entry.markedAt)).utf8))
-        op.removeOmapKeys([entry.metric.rawValue])
-        do {
-            try await operate(op, on: Self.sackObject(entry.metric.sack(of: sackCount)))
-        } catch let error as RadosError where error.kind == .canceled || error.kind == .notFound {
-            // Marked again meanwhile (or already gone): keep it.
+        try await mappingRadosErrors {
+            guard wallClockNanoseconds() - entry.markedAt >= nanoseconds(idleGrace) else { return }
+            var read = RadosReadOperation()
+            let pending = read.omapValues(prefix: "in.", maxCount: 1)
+            let stillPending: Bool
+            do {
+                stillPending = !(try await operate(read, on: Self.metricObject(entry.metric))[pending].entries.isEmpty)
+            } catch let error as RadosError where error.kind == .notFound {
+                stillPending = false
+            }
+            guard !stillPending else { return }
+            // Removed only if nobody marked the metric again since it was listed.
+            var op = RadosWriteOperation()
+            op.compareOmap(entry.metric.rawValue, .equal, Array(padded(UInt64(bitPattern: entry.markedAt)).utf8))
+            op.removeOmapKeys([entry.metric.rawValue])
+            do {
+                try await operate(op, on: Self.sackObject(entry.metric.sack(of: sackCount)))
+            } catch let error as RadosError where error.kind == .canceled || error.kind == .notFound {
+                // Marked again meanwhile (or already gone): keep it.
+            }
         }
     }
 
     // MARK: Leases
 
     public func acquireLease(_ metric: MetricID, duration: Duration) async throws -> MetricLease? {
-        let token = MetricID.random().rawValue
-        var op = RadosWriteOperation()
-        op.lockExclusive(name: Self.lockName, cookie: token, duration: duration, description: "orzo processing")
-        // The cycle's open marker, in the same operation: a commit removes every marker,
-        // an orderly release its own; what is left counts abandoned cycles (the poison guard).
-        op.setOmap([Self.openMarkerPrefix + token: []])
-        do {
-            try await operate(op, on: Self.metricObject(metric))
-            return MetricLease(metric: metric, token: token)
-        } catch let error as RadosError where error.kind == .busy {
-            return nil
+        try await mappingRadosErrors {
+            let token = MetricID.random().rawValue
+            var op = RadosWriteOperation()
+            op.lockExclusive(name: Self.lockName, cookie: token, duration: duration, description: "orzo processing")
+            // The cycle's open marker, in the same operation: a commit removes every marker,
+            // an orderly release its own; what is left counts abandoned cycles (the poison guard).
+            op.setOmap([Self.openMarkerPrefix + token: []])
+            do {
+                try await operate(op, on: Self.metricObject(metric))
+                return MetricLease(metric: metric, token: token)
+            } catch let error as RadosError where error.kind == .busy {
+                return nil
+            }
         }
     }
 
     public func renewLease(_ lease: MetricLease, duration: Duration) async throws -> Bool {
-        var op = RadosWriteOperation()
-        op.lockExclusive(name: Self.lockName, cookie: lease.token, duration: duration, flags: .renewOnly)
-        do {
-            try await operate(op, on: Self.metricObject(lease.metric))
-            return true
-        } catch let error as RadosError where error.kind == .notFound || error.kind == .busy {
-            return false
+        try await mappingRadosErrors {
+            var op = RadosWriteOperation()
+            op.lockExclusive(name: Self.lockName, cookie: lease.token, duration: duration, flags: .renewOnly)
+            do {
+                try await operate(op, on: Self.metricObject(lease.metric))
+                return true
+            } catch let error as RadosError where error.kind == .notFound || error.kind == .busy {
+                return false
+            }
         }
     }
 
     public func releaseLease(_ lease: MetricLease) async throws {
-        var op = RadosWriteOperation()
-        op.unlock(name: Self.lockName, cookie: lease.token)
-        op.removeOmapKeys([Self.openMarkerPrefix + lease.token])
-        do {
-            try await operate(op, on: Self.metricObject(lease.metric))
-        } catch let error as RadosError where error.kind == .notFound {
-            // Already lost: nothing to release. This holder is alive and done, though:
-            // its open marker goes too (best effort), so it does not count as abandoned.
-            var marker = RadosWriteOperation()
-            marker.assertExists()
-            marker.removeOmapKeys([Self.openMarkerPrefix + lease.token])
-            _ = try? await operate(marker, on: Self.metricObject(lease.metric))
+        try await mappingRadosErrors {
+            var op = RadosWriteOperation()
+            op.unlock(name: Self.lockName, cookie: lease.token)
+            op.removeOmapKeys([Self.openMarkerPrefix + lease.token])
+            do {
+                try await operate(op, on: Self.metricObject(lease.metric))
+            } catch let error as RadosError where error.kind == .notFound {
+                // Already lost: nothing to release. This holder is alive and done, though:
+                // its open marker goes too (best effort), so it does not count as abandoned.
+                var marker = RadosWriteOperation()
+                marker.assertExists()
+                marker.removeOmapKeys([Self.openMarkerPrefix + lease.token])
+                _ = try? await operate(marker, on: Self.metricObject(lease.metric))
+            }
         }
     }
 
@@ -271,47 +283,51 @@ public final class CephStorage: MetricStorage {
     public func load(
         _ metric: MetricID, lease: MetricLease, aggregations: [AggregationKey], pendingLimit: Int
     ) async throws -> MetricSnapshot {
-        let object = Self.metricObject(metric)
-        var read = RadosReadOperation()
-        let stat = read.stat()
-        let raw = read.read(length: Self.rawReadSize)
-        let pending = read.omapValues(prefix: "in.", maxCount: pendingLimit)
-        let latest = aggregations.map { read.omapValues(prefix: splitPrefix($0), maxCount: 1) }
-        let counters = read.omapValues(forKeys: [Self.countersKey])
-        let openMarkers = read.omapValues(prefix: Self.openMarkerPrefix, maxCount: 64)
-        let result: RadosReadResult
-        do {
-            result = try await operate(read, on: object)
-        } catch let error as RadosError where error.kind == .notFound {
-            throw StorageError.leaseLost(metric)  // the lease creates the object; gone means deleted
-        }
-        var rawBytes = result[raw]
-        if Int(result[stat].size) > rawBytes.count {
-            rawBytes = try await untyped { () async throws(RadosError) in
-                try await self.io.read(object, chunkSize: Self.rawReadSize)
-            }  // a large buffer: one more read
-        }
-        var latestSplits: [AggregationKey: StoredSplit] = [:]
-        for (aggregation, slot) in zip(aggregations, latest) {
-            if let entry = result[slot].entries.first {
-                let split = try decodeSplit(entry.value, metric)
-                latestSplits[aggregation] = StoredSplit(key: split.key, points: split.points)
+        try await mappingRadosErrors {
+            let object = Self.metricObject(metric)
+            var read = RadosReadOperation()
+            let stat = read.stat()
+            let raw = read.read(length: Self.rawReadSize)
+            let pending = read.omapValues(prefix: "in.", maxCount: pendingLimit)
+            let latest = aggregations.map { read.omapValues(prefix: splitPrefix($0), maxCount: 1) }
+            let counters = read.omapValues(forKeys: [Self.countersKey])
+            let openMarkers = read.omapValues(prefix: Self.openMarkerPrefix, maxCount: 64)
+            let result: RadosReadResult
+            do {
+                result = try await operate(read, on: object)
+            } catch let error as RadosError where error.kind == .notFound {
+                throw StorageError.leaseLost(metric)  // the lease creates the object; gone means deleted
             }
-        }
-        let batches = result[pending]
-        var measures: [Measure] = []
-        for entry in batches.entries {
-            guard let decoded = MeasureRecords.decode(entry.value) else {
-                throw StorageError.corrupt(metric, "pending batch \(entry.key) is not whole records")
+            var rawBytes = result[raw]
+            if Int(result[stat].size) > rawBytes.count {
+                rawBytes = try await untyped { () async throws(RadosError) in
+                    try await self.io.read(object, chunkSize: Self.rawReadSize)
+                }  // a large buffer: one more read
             }
-            measures += decoded
+            var latestSplits: [AggregationKey: StoredSplit] = [:]
+            for (aggregation, slot) in zip(aggregations, latest) {
+                if let entry = result[slot].entries.first {
+                    let split = try decodeSplit(entry.value, metric)
+                    latestSplits[aggregation] = StoredSplit(key: split.key, points: split.points)
+                }
+            }
+            let batches = result[pending]
+            var measures: [Measure] = []
+            for entry in batches.entries {
+                guard let decoded = MeasureRecords.decode(entry.value) else {
+                    throw StorageError.corrupt(metric, "pending batch \(entry.key) is not whole records")
+                }
+                measures += decoded
+            }
+            return MetricSnapshot(
+                raw: try decodeRaw(rawBytes, metric),
+                pending: PendingMeasures(
+                    measures: measures, token: PendingToken(batches: batches.entries.map(\.key)),
+                    hasMore: batches.hasMore),
+                latestSplits: latestSplits, counters: decodeCounters(result[counters][Self.countersKey]),
+                abandonedCycles: result[openMarkers].entries.filter { $0.key != Self.openMarkerPrefix + lease.token }
+                    .count)
         }
-        return MetricSnapshot(
-            raw: try decodeRaw(rawBytes, metric),
-            pending: PendingMeasures(
-                measures: measures, token: PendingToken(batches: batches.entries.map(\.key)), hasMore: batches.hasMore),
-            latestSplits: latestSplits, counters: decodeCounters(result[counters][Self.countersKey]),
-            abandonedCycles: result[openMarkers].entries.filter { $0.key != Self.openMarkerPrefix + lease.token }.count)
     }
 
     public func readSplits(
@@ -319,45 +335,49 @@ public final class CephStorage: MetricStorage {
     ) async throws
         -> [AggregationKey: [StoredSplit]]
     {
-        let names = keys.flatMap { aggregation, splits in splits.map { splitName(aggregation, $0) } }
-        var read = RadosReadOperation()
-        let values = read.omapValues(forKeys: names)
-        let found = try await operate(read, on: Self.metricObject(metric))[values]
-        var result: [AggregationKey: [StoredSplit]] = [:]
-        for (aggregation, splits) in keys {
-            result[aggregation] = try splits.compactMap { key in
-                try found[splitName(aggregation, key)].map {
-                    StoredSplit(key: key, points: try decodeSplit($0, metric).points)
+        try await mappingRadosErrors {
+            let names = keys.flatMap { aggregation, splits in splits.map { splitName(aggregation, $0) } }
+            var read = RadosReadOperation()
+            let values = read.omapValues(forKeys: names)
+            let found = try await operate(read, on: Self.metricObject(metric))[values]
+            var result: [AggregationKey: [StoredSplit]] = [:]
+            for (aggregation, splits) in keys {
+                result[aggregation] = try splits.compactMap { key in
+                    try found[splitName(aggregation, key)].map {
+                        StoredSplit(key: key, points: try decodeSplit($0, metric).points)
+                    }
                 }
             }
+            return result
         }
-        return result
     }
 
     public func commit(_ metric: MetricID, lease: MetricLease, _ commit: MetricCommit) async throws {
-        var op = RadosWriteOperation()
-        // The fence: the whole operation is refused unless this lease still holds.
-        op.assertLocked(name: Self.lockName, cookie: lease.token)
-        op.writeFull(RawBufferBlob.encode(commit.raw))
-        for (aggregation, oldest) in commit.expireBefore {
-            // Keys sort newest first, so "older than `oldest`" is the tail of the range.
-            op.removeOmapRange(
-                from: splitName(aggregation, oldest) + "\u{1}", to: splitPrefix(aggregation).dropLast() + "/")
-        }
-        var values: [String: [UInt8]] = [Self.countersKey: encodeCounters(commit.counters)]
-        for (aggregation, splits) in commit.splits {
-            for split in splits where !split.points.isEmpty {
-                values[splitName(aggregation, split.key)] = SplitBlob.encode(split.points, key: split.key)
+        try await mappingRadosErrors {
+            var op = RadosWriteOperation()
+            // The fence: the whole operation is refused unless this lease still holds.
+            op.assertLocked(name: Self.lockName, cookie: lease.token)
+            op.writeFull(RawBufferBlob.encode(commit.raw))
+            for (aggregation, oldest) in commit.expireBefore {
+                // Keys sort newest first, so "older than `oldest`" is the tail of the range.
+                op.removeOmapRange(
+                    from: splitName(aggregation, oldest) + "\u{1}", to: splitPrefix(aggregation).dropLast() + "/")
             }
-        }
-        op.setOmap(values)
-        op.removeOmapKeys(commit.processed.batches)
-        op.removeOmapRange(from: Self.openMarkerPrefix, to: Self.openMarkerEnd)  // a cycle finished
-        if commit.releaseLease { op.unlock(name: Self.lockName, cookie: lease.token) }
-        do {
-            try await operate(op, on: Self.metricObject(metric))
-        } catch let error as RadosError where error.kind == .busy || error.kind == .notFound {
-            throw StorageError.leaseLost(metric)
+            var values: [String: [UInt8]] = [Self.countersKey: encodeCounters(commit.counters)]
+            for (aggregation, splits) in commit.splits {
+                for split in splits where !split.points.isEmpty {
+                    values[splitName(aggregation, split.key)] = SplitBlob.encode(split.points, key: split.key)
+                }
+            }
+            op.setOmap(values)
+            op.removeOmapKeys(commit.processed.batches)
+            op.removeOmapRange(from: Self.openMarkerPrefix, to: Self.openMarkerEnd)  // a cycle finished
+            if commit.releaseLease { op.unlock(name: Self.lockName, cookie: lease.token) }
+            do {
+                try await operate(op, on: Self.metricObject(metric))
+            } catch let error as RadosError where error.kind == .busy || error.kind == .notFound {
+                throw StorageError.leaseLost(metric)
+            }
         }
     }
 
@@ -368,17 +388,21 @@ public final class CephStorage: MetricStorage {
     )
         async throws -> TimeSeries
     {
-        var series = TimeSeries()
-        for (key, value) in try await splitEntries(metric, aggregation).reversed() {
-            if let from, key < from { continue }
-            if let to, to < key { continue }
-            series = series.merging(try decodeSplit(value, metric).points)
+        try await mappingRadosErrors {
+            var series = TimeSeries()
+            for (key, value) in try await splitEntries(metric, aggregation).reversed() {
+                if let from, key < from { continue }
+                if let to, to < key { continue }
+                series = series.merging(try decodeSplit(value, metric).points)
+            }
+            return series
         }
-        return series
     }
 
     public func splitKeys(_ metric: MetricID, _ aggregation: AggregationKey) async throws -> [SplitKey] {
-        try await splitEntries(metric, aggregation).map(\.key).reversed()
+        try await mappingRadosErrors {
+            try await splitEntries(metric, aggregation).map(\.key).reversed()
+        }
     }
 
     /// The splits of an aggregate, newest first, by key.
@@ -406,70 +430,92 @@ public final class CephStorage: MetricStorage {
     }
 
     public func counters(_ metric: MetricID) async throws -> MetricCounters {
-        do {
-            operations.add(1, ordering: .relaxed)
-            let values = try await untyped { () async throws(RadosError) in
-                try await self.io.omapValues(Self.metricObject(metric), forKeys: [Self.countersKey])
+        try await mappingRadosErrors {
+            do {
+                operations.add(1, ordering: .relaxed)
+                let values = try await untyped { () async throws(RadosError) in
+                    try await self.io.omapValues(Self.metricObject(metric), forKeys: [Self.countersKey])
+                }
+                return decodeCounters(values[Self.countersKey])
+            } catch let error as RadosError where error.kind == .notFound {
+                return MetricCounters()
             }
-            return decodeCounters(values[Self.countersKey])
-        } catch let error as RadosError where error.kind == .notFound {
-            return MetricCounters()
         }
     }
 
     public func deleteMetric(_ metric: MetricID) async throws {
-        do {
-            operations.add(1, ordering: .relaxed)
-            try await untyped { () async throws(RadosError) in try await self.io.remove(Self.metricObject(metric)) }
-        } catch let error as RadosError where error.kind == .notFound {}
-        var op = RadosWriteOperation()
-        op.removeOmapKeys([metric.rawValue])
-        do {
-            try await operate(op, on: Self.sackObject(metric.sack(of: sackCount)))
-        } catch let error as RadosError where error.kind == .notFound {}
-        do {
-            try await operate(op, on: Self.quarantineObject)
-        } catch let error as RadosError where error.kind == .notFound {}
+        try await mappingRadosErrors {
+            do {
+                operations.add(1, ordering: .relaxed)
+                try await untyped { () async throws(RadosError) in try await self.io.remove(Self.metricObject(metric)) }
+            } catch let error as RadosError where error.kind == .notFound {}
+            var op = RadosWriteOperation()
+            op.removeOmapKeys([metric.rawValue])
+            do {
+                try await operate(op, on: Self.sackObject(metric.sack(of: sackCount)))
+            } catch let error as RadosError where error.kind == .notFound {}
+            do {
+                try await operate(op, on: Self.quarantineObject)
+            } catch let error as RadosError where error.kind == .notFound {}
+        }
     }
 
     // MARK: Quarantine
 
     public func quarantine(_ metric: MetricID, reason: String) async throws {
-        guard try await quarantinedMetrics()[metric] == nil else { return }
-        var op = RadosWriteOperation()
-        op.setOmap([metric.rawValue: Array(reason.utf8.prefix(4096))])
-        try await operate(op, on: Self.quarantineObject)
+        try await mappingRadosErrors {
+            guard try await quarantinedMetrics()[metric] == nil else { return }
+            var op = RadosWriteOperation()
+            op.setOmap([metric.rawValue: Array(reason.utf8.prefix(4096))])
+            try await operate(op, on: Self.quarantineObject)
+        }
     }
 
     public func quarantinedMetrics() async throws -> [MetricID: String] {
-        operations.add(1, ordering: .relaxed)
-        let entries: [RadosOmapEntry]
-        do {
-            entries = try await untyped { () async throws(RadosError) in
-                try await self.io.omapEntries(Self.quarantineObject, prefix: "", pageSize: 500)
+        try await mappingRadosErrors {
+            operations.add(1, ordering: .relaxed)
+            let entries: [RadosOmapEntry]
+            do {
+                entries = try await untyped { () async throws(RadosError) in
+                    try await self.io.omapEntries(Self.quarantineObject, prefix: "", pageSize: 500)
+                }
+            } catch let error as RadosError where error.kind == .notFound {
+                return [:]
             }
-        } catch let error as RadosError where error.kind == .notFound {
-            return [:]
+            var result: [MetricID: String] = [:]
+            for entry in entries {
+                if let metric = MetricID(entry.key) { result[metric] = String(decoding: entry.value, as: UTF8.self) }
+            }
+            return result
         }
-        var result: [MetricID: String] = [:]
-        for entry in entries {
-            if let metric = MetricID(entry.key) { result[metric] = String(decoding: entry.value, as: UTF8.self) }
-        }
-        return result
     }
 
     public func releaseQuarantine(_ metric: MetricID) async throws {
-        var markers = RadosWriteOperation()
-        markers.assertExists()
-        markers.removeOmapRange(from: Self.openMarkerPrefix, to: Self.openMarkerEnd)
-        do {
-            try await operate(markers, on: Self.metricObject(metric))
-        } catch let error as RadosError where error.kind == .notFound {}
-        var op = RadosWriteOperation()
-        op.removeOmapKeys([metric.rawValue])
-        do {
-            try await operate(op, on: Self.quarantineObject)
-        } catch let error as RadosError where error.kind == .notFound {}
+        try await mappingRadosErrors {
+            var markers = RadosWriteOperation()
+            markers.assertExists()
+            markers.removeOmapRange(from: Self.openMarkerPrefix, to: Self.openMarkerEnd)
+            do {
+                try await operate(markers, on: Self.metricObject(metric))
+            } catch let error as RadosError where error.kind == .notFound {}
+            var op = RadosWriteOperation()
+            op.removeOmapKeys([metric.rawValue])
+            do {
+                try await operate(op, on: Self.quarantineObject)
+            } catch let error as RadosError where error.kind == .notFound {}
+        }
+    }
+}
+
+/// What the storage protocol promises: ``StorageError`` only (and cancellation).
+/// A RADOS error that no step of an operation handled becomes `unavailable`,
+/// naming the call, the object and the error (ENOSPC: the cluster is full;
+/// ETIMEDOUT: an OSD or a monitor did not answer in time).
+func mappingRadosErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as RadosError {
+        throw StorageError.unavailable("RADOS: \(error)")
     }
 }
 

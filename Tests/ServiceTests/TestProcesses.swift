@@ -73,11 +73,11 @@ final class RoleGroup: OrzoEndpoints, @unchecked Sendable {
     var query: String { "ipc:///tmp/orzo-roles-\(id)-query" }
     var endpoints: OrzoClient.Endpoints { .init(push: push, ack: ack, query: query) }
 
-    init(_ store: Store, roles: [Role] = [.query, .ingest, .metricd]) throws {
-        dataDirectory = "/tmp/orzo-storage-tests/roles-\(id)"
+    init(_ store: Store, roles: [Role] = [.query, .ingest, .metricd], dataDirectory: String? = nil) throws {
+        self.dataDirectory = dataDirectory ?? "/tmp/orzo-storage-tests/roles-\(id)"
         let backend: [String]
         switch store {
-        case .files: backend = ["--data-dir", dataDirectory]
+        case .files: backend = ["--data-dir", self.dataDirectory]
         case .ceph:
             guard let conf = cephConf() else {
                 throw ServeProcess.ServeFailed(output: "ORZO_TEST_CEPH_CONF is not set")

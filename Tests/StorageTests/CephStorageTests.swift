@@ -1,3 +1,4 @@
+import Rados
 import Storage
 import StorageCeph
 import Testing
@@ -44,6 +45,22 @@ struct CephStorageTests {
         let reopened = try await CephStorage.open(io: storage.io, defaultSackCount: 3, idleGrace: .zero)
         #expect(reopened.sackCount == 8)
         #expect(try await ProcessingCycle(storage: reopened).process(metrics[0], policy: testPolicy) != .idle)
+    }
+
+    @Test("a RADOS failure reaches callers as StorageError.unavailable, naming the call", .timeLimit(.minutes(1)))
+    func radosErrorsMapped() async throws {
+        let cluster = try await CephTestPool.cluster()
+        let pool = "orzo-test-gone-\(MetricID.random().rawValue.prefix(8))"
+        try await cluster.createPool(named: pool)
+        let storage = try await CephStorage.open(
+            io: try cluster.ioContext(pool: pool), defaultSackCount: 2, idleGrace: .zero)
+        try await cluster.deletePool(named: pool)  // every operation on it fails from now on
+        await #expect {
+            try await storage.appendMeasures([MetricID.random(): measures(0..<3)])
+        } throws: { error in
+            guard case StorageError.unavailable(let reason) = error else { return false }
+            return reason.hasPrefix("RADOS: ")
+        }
     }
 
     @Test("the sack count is kept in the pool's config object")
