@@ -83,7 +83,10 @@ let package = Package(
         // The file backend, the embedded default.
         .target(
             name: "StorageFiles",
-            dependencies: ["Storage", "Timeseries", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Storage", "Timeseries", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings),
 
         // The wire protocol: message parsing and validation, JSON bodies. No I/O.

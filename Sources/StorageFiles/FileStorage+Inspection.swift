@@ -3,12 +3,36 @@ import Storage
 import Timeseries
 
 extension FileStorage {
+    /// A leftover a repair cleans under its metric's lease.
+    private struct Cleanup: Sendable {
+        let description: String
+        let metric: MetricID
+        let clean: @Sendable () throws -> Void
+    }
+
     /// Every metric with a state slot, a pending file or an idle one; each
     /// metric's state and pending batches decoded; and the leftovers of crashes
     /// (docs/storage-files.md, "Cleaning up consumed measures"). Repairs take the
     /// metric's lease where the cleanup needs it, and skip a metric that is busy.
     public func inspect(repair: Bool) async throws -> StoreInspection {
+        var (inspection, cleanups) = try await BlockingIOPool.run { [self] in try scan() }
+        for cleanup in cleanups {
+            inspection.leftovers.append(try await leftover(cleanup, repair: repair))
+        }
+        let temporary = temporaryFileDirectories
+        let exclusive = sharing == .exclusive
+        inspection.leftovers += try await BlockingIOPool.run {
+            Self.temporaryFiles(in: temporary, exclusive: exclusive).map { path in
+                StoreInspection.Leftover(
+                    "\(path): temporary file of a process that died", repaired: repair && unlink(path) == 0)
+            }
+        }
+        return inspection
+    }
+
+    private func scan() throws -> (StoreInspection, [Cleanup]) {
         var inspection = StoreInspection()
+        var cleanups: [Cleanup] = []
         var pendingFiles: [MetricID: String] = [:]
         for sack in 0..<sackCount {
             let directory = "\(root)/incoming/\(sack)"
@@ -33,8 +57,8 @@ extension FileStorage {
             let state: StateFile
             do {
                 state = try StateSlots.read(statePath(metric), metric: metric)?.state ?? StateFile()
-            } catch let error as StorageError {
-                if case .corrupt(_, let reason) = error { inspection.damaged[metric] = reason } else { throw error }
+            } catch StorageError.corrupt(_, let reason) {
+                inspection.damaged[metric] = reason
                 continue
             }
             let path = pendingPath(metric)
@@ -52,42 +76,37 @@ extension FileStorage {
                 consumed = (readUInt64(bytes, 0), Int(readUInt64(bytes, 8)))
             }
             if let consumed, consumed.generation == contents.generation, consumed.offset >= contents.size {
-                inspection.leftovers.append(
-                    try await leftover(
-                        "\(path): every batch consumed, cleanup never ran (a worker died at its commit)", metric,
-                        repair: repair
+                cleanups.append(
+                    Cleanup(
+                        description: "\(path): every batch consumed, cleanup never ran (a worker died at its commit)",
+                        metric: metric
                     ) {
                         try PendingFile.removeConsumed(path, generation: consumed.generation, consumed: consumed.offset)
-                    })
+                    }
+                )
             } else if contents.frames.isEmpty {
-                inspection.leftovers.append(
-                    try await leftover(
-                        "\(path): no whole batch (an ingest died before writing one)", metric, repair: repair
+                cleanups.append(
+                    Cleanup(
+                        description: "\(path): no whole batch (an ingest died before writing one)", metric: metric
                     ) { try PendingFile.removeIfEmpty(path) })
             }
         }
-
-        for path in Self.temporaryFiles(in: temporaryFileDirectories, exclusive: sharing == .exclusive) {
-            let removed = repair && unlink(path) == 0
-            inspection.leftovers.append(
-                .init("\(path): temporary file of a process that died", repaired: removed))
-        }
-        return inspection
+        return (inspection, cleanups)
     }
 
-    /// A leftover of `metric`, cleaned by `clean` under the metric's lease when
-    /// repairing (a cycle in progress could otherwise be cleaning up too).
-    private func leftover(
-        _ description: String, _ metric: MetricID, repair: Bool, clean: () throws -> Void
-    ) async throws -> StoreInspection.Leftover {
-        guard repair, let lease = try await acquireLease(metric, duration: .seconds(30)) else {
-            return .init(description, repaired: false)
+    /// Cleans a leftover under its metric's lease when repairing (a cycle in
+    /// progress could otherwise be cleaning up too); a busy metric is left as is.
+    private func leftover(_ cleanup: Cleanup, repair: Bool) async throws -> StoreInspection.Leftover {
+        guard repair, let lease = try await acquireLease(cleanup.metric, duration: .seconds(30)) else {
+            return .init(cleanup.description, repaired: false)
         }
-        do { try clean() } catch {
+        do {
+            try await BlockingIOPool.run(cleanup.clean)
+        } catch {
             try? await releaseLease(lease)
             throw error
         }
         try await releaseLease(lease)
-        return .init(description, repaired: true)
+        return .init(cleanup.description, repaired: true)
     }
 }

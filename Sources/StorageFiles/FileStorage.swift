@@ -107,79 +107,92 @@ public final class FileStorage: MetricStorage {
     // MARK: Incoming
 
     public func appendMeasures(_ batches: [MetricID: [Measure]]) async throws {
-        let batches = batches.filter { !$0.value.isEmpty }
-        // One fdatasync per file costs a journal commit each: a message of 100 metrics
-        // took 100. For several files, write them all and make them durable with one
-        // syncfs (files and directory entries alike), before the put is acknowledged.
-        let grouped = batches.count > 1
-        for (metric, measures) in batches {
-            try PendingFile.append(
-                measures, to: pendingPath(metric), directory: "\(root)/incoming/\(metric.sack(of: sackCount))",
-                sync: !grouped)
+        try await BlockingIOPool.run { [self] in
+            let batches = batches.filter { !$0.value.isEmpty }
+            // One fdatasync per file costs a journal commit each: a message of 100 metrics
+            // took 100. For several files, write them all and make them durable with one
+            // syncfs (files and directory entries alike), before the put is acknowledged.
+            let grouped = batches.count > 1
+            for (metric, measures) in batches {
+                try PendingFile.append(
+                    measures, to: pendingPath(metric), directory: "\(root)/incoming/\(metric.sack(of: sackCount))",
+                    sync: !grouped)
+            }
+            if grouped { try POSIX.syncFilesystem(root) }
         }
-        if grouped { try POSIX.syncFilesystem(root) }
     }
 
     public func metricsWithPendingMeasures(inSack sack: Int) async throws -> [PendingMetric] {
-        let directory = "\(root)/incoming/\(sack)"
-        return try POSIX.list(directory).compactMap { name in
-            guard let metric = MetricID(name), let (mark, size) = POSIX.modificationTimeAndSize("\(directory)/\(name)")
-            else { return nil }
-            // Exact for a file holding one batch (the usual case between cycles); each
-            // further batch's 12-byte frame header adds 0.75 (docs/storage-files.md).
-            let measures = max(0, size - PendingFile.headerSize - 12) / MeasureRecords.recordSize
-            return PendingMetric(metric: metric, markedAt: mark, measures: measures)
-        }.sorted { ($0.markedAt, $0.metric) < ($1.markedAt, $1.metric) }
+        try await BlockingIOPool.run { [self] in
+            let directory = "\(root)/incoming/\(sack)"
+            return try POSIX.list(directory).compactMap { name in
+                guard let metric = MetricID(name),
+                    let (mark, size) = POSIX.modificationTimeAndSize("\(directory)/\(name)")
+                else { return nil }
+                // Exact for a file holding one batch (the usual case between cycles); each
+                // further batch's 12-byte frame header adds 0.75 (docs/storage-files.md).
+                let measures = max(0, size - PendingFile.headerSize - 12) / MeasureRecords.recordSize
+                return PendingMetric(metric: metric, markedAt: mark, measures: measures)
+            }.sorted { ($0.markedAt, $0.metric) < ($1.markedAt, $1.metric) }
+        }
     }
 
     public func forgetIfIdle(_ entry: PendingMetric) async throws {
-        try PendingFile.removeIfEmpty(pendingPath(entry.metric))
+        try await BlockingIOPool.run { [self] in
+            try PendingFile.removeIfEmpty(pendingPath(entry.metric))
+        }
     }
 
     // MARK: Leases
 
     public func acquireLease(_ metric: MetricID, duration: Duration) async throws -> MetricLease? {
-        let token = MetricID.random().rawValue
-        let taken = try leases.withSlot(metric, sack: metric.sack(of: sackCount)) { record, strikes -> Bool in
-            if leases.isLive(record) { return false }
-            // Expired without being released (a release leaves no record, or expiry 0):
-            // its holder's process died, or stalled past the lease.
-            if let record, record.expiry != 0 { strikes.strike(record.metric) }
-            abandoned.withLock { $0[token] = strikes.count(of: metric) }
-            // The last holder stopped (died, or stalled past its lease) and may have left
-            // a written slot that is not durable. The next commit overwrites the other
-            // slot, the last durable state, so make that one durable first.
-            if let record, record.dirty, let owner = MetricID(record.metric) {
-                try StateSlots.sync(statePath(owner))
+        try await BlockingIOPool.run { [self] in
+            let token = MetricID.random().rawValue
+            let taken = try leases.withSlot(metric, sack: metric.sack(of: sackCount)) { record, strikes -> Bool in
+                if leases.isLive(record) { return false }
+                // Expired without being released (a release leaves no record, or expiry 0):
+                // its holder's process died, or stalled past the lease.
+                if let record, record.expiry != 0 { strikes.strike(record.metric) }
+                abandoned.withLock { $0[token] = strikes.count(of: metric) }
+                // The last holder stopped (died, or stalled past its lease) and may have left
+                // a written slot that is not durable. The next commit overwrites the other
+                // slot, the last durable state, so make that one durable first.
+                if let record, record.dirty, let owner = MetricID(record.metric) {
+                    try StateSlots.sync(statePath(owner))
+                }
+                // Dirty from the start: a holder that dies before its first write costs the
+                // next one a sync of clean files, which is cheap and rare.
+                record = LeaseTable.Record(
+                    metric: metric.rawValue, token: token, expiry: LeaseTable.bootClock() + nanoseconds(duration),
+                    boot: LeaseTable.bootID, pid: getpid(), dirty: true)
+                return true
             }
-            // Dirty from the start: a holder that dies before its first write costs the
-            // next one a sync of clean files, which is cheap and rare.
-            record = LeaseTable.Record(
-                metric: metric.rawValue, token: token, expiry: LeaseTable.bootClock() + nanoseconds(duration),
-                boot: LeaseTable.bootID, pid: getpid(), dirty: true)
-            return true
+            if taken != true { abandoned.withLock { $0[token] = nil } }
+            return taken == true ? MetricLease(metric: metric, token: token) : nil
         }
-        if taken != true { abandoned.withLock { $0[token] = nil } }
-        return taken == true ? MetricLease(metric: metric, token: token) : nil
     }
 
     public func renewLease(_ lease: MetricLease, duration: Duration) async throws -> Bool {
-        try leases.withSlot(lease.metric, sack: lease.metric.sack(of: sackCount)) { record -> Bool in
-            guard leases.isLive(record), record?.token == lease.token else { return false }
-            record?.expiry = LeaseTable.bootClock() + nanoseconds(duration)
-            return true
-        } ?? false
+        try await BlockingIOPool.run { [self] in
+            try leases.withSlot(lease.metric, sack: lease.metric.sack(of: sackCount)) { record -> Bool in
+                guard leases.isLive(record), record?.token == lease.token else { return false }
+                record?.expiry = LeaseTable.bootClock() + nanoseconds(duration)
+                return true
+            } ?? false
+        }
     }
 
     public func releaseLease(_ lease: MetricLease) async throws {
-        loaded.withLock { $0[lease.token] = nil }
-        abandoned.withLock { $0[lease.token] = nil }
-        let written = unsynced.withLock { $0.remove(lease.token) != nil }
-        _ = try leases.withSlot(lease.metric, sack: lease.metric.sack(of: sackCount)) { record in
-            guard record?.token == lease.token else { return }
-            // A slot written but not made durable (its group commit failed): leave the
-            // record expired and dirty, so the next holder syncs before it writes.
-            if written { record?.expiry = 0 } else { record = nil }
+        try await BlockingIOPool.run { [self] in
+            loaded.withLock { $0[lease.token] = nil }
+            abandoned.withLock { $0[lease.token] = nil }
+            let written = unsynced.withLock { $0.remove(lease.token) != nil }
+            _ = try leases.withSlot(lease.metric, sack: lease.metric.sack(of: sackCount)) { record in
+                guard record?.token == lease.token else { return }
+                // A slot written but not made durable (its group commit failed): leave the
+                // record expired and dirty, so the next holder syncs before it writes.
+                if written { record?.expiry = 0 } else { record = nil }
+            }
         }
     }
 
@@ -192,41 +205,45 @@ public final class FileStorage: MetricStorage {
     public func load(
         _ metric: MetricID, lease: MetricLease, aggregations: [AggregationKey], pendingLimit: Int
     ) async throws -> MetricSnapshot {
-        let current = try StateSlots.read(statePath(metric), metric: metric)
-        if let current { loaded.withLock { $0[lease.token] = current } }
-        let state = current?.state ?? StateFile()
-        // Resume after what the last commit consumed, if the pending file is the same one.
-        var resume: (generation: UInt64, offset: Int)?
-        if let consumed = state.entries[Self.consumedKey], consumed.count == 16 {
-            resume = (readUInt64(consumed, 0), Int(readUInt64(consumed, 8)))
-        }
-        let contents = try PendingFile.read(pendingPath(metric), resumingAfter: resume)
-        if let contents, contents.frames.isEmpty, let resume, resume.generation == contents.generation,
-            resume.offset >= contents.size
-        {
-            // Everything in it was consumed by a commit whose cleanup never ran (its
-            // process died at the commit point): clean up now, under the lease, so the
-            // metric leaves the sack listing (status, backlog gauges).
-            try PendingFile.removeConsumed(pendingPath(metric), generation: resume.generation, consumed: resume.offset)
-        }
-        let frames = (contents?.frames ?? []).prefix(pendingLimit)
-        let end = frames.last?.end ?? contents?.start ?? 0
-        let token = frames.isEmpty ? [] : ["\(contents!.generation):\(end)"]
-        var latest: [AggregationKey: StoredSplit] = [:]
-        for aggregation in aggregations {
-            let prefix = splitPrefix(aggregation)
-            if let name = state.entries.keys.filter({ $0.hasPrefix(prefix) }).min(), let blob = state.entries[name] {
-                let split = try decodeSplit(blob, metric)
-                latest[aggregation] = StoredSplit(key: split.key, points: split.points)
+        try await BlockingIOPool.run { [self] in
+            let current = try StateSlots.read(statePath(metric), metric: metric)
+            if let current { loaded.withLock { $0[lease.token] = current } }
+            let state = current?.state ?? StateFile()
+            // Resume after what the last commit consumed, if the pending file is the same one.
+            var resume: (generation: UInt64, offset: Int)?
+            if let consumed = state.entries[Self.consumedKey], consumed.count == 16 {
+                resume = (readUInt64(consumed, 0), Int(readUInt64(consumed, 8)))
             }
+            let contents = try PendingFile.read(pendingPath(metric), resumingAfter: resume)
+            if let contents, contents.frames.isEmpty, let resume, resume.generation == contents.generation,
+                resume.offset >= contents.size
+            {
+                // Everything in it was consumed by a commit whose cleanup never ran (its
+                // process died at the commit point): clean up now, under the lease, so the
+                // metric leaves the sack listing (status, backlog gauges).
+                try PendingFile.removeConsumed(
+                    pendingPath(metric), generation: resume.generation, consumed: resume.offset)
+            }
+            let frames = (contents?.frames ?? []).prefix(pendingLimit)
+            let end = frames.last?.end ?? contents?.start ?? 0
+            let token = frames.isEmpty ? [] : ["\(contents!.generation):\(end)"]
+            var latest: [AggregationKey: StoredSplit] = [:]
+            for aggregation in aggregations {
+                let prefix = splitPrefix(aggregation)
+                if let name = state.entries.keys.filter({ $0.hasPrefix(prefix) }).min(), let blob = state.entries[name]
+                {
+                    let split = try decodeSplit(blob, metric)
+                    latest[aggregation] = StoredSplit(key: split.key, points: split.points)
+                }
+            }
+            return MetricSnapshot(
+                raw: try decodeRaw(state.entries[Self.rawKey] ?? [], metric),
+                pending: PendingMeasures(
+                    measures: frames.flatMap(\.measures), token: PendingToken(batches: token),
+                    hasMore: (contents?.frames.count ?? 0) > frames.count),
+                latestSplits: latest, counters: decodeCounters(state.entries[countersKey]),
+                abandonedCycles: abandoned.withLock { $0.removeValue(forKey: lease.token) } ?? 0)
         }
-        return MetricSnapshot(
-            raw: try decodeRaw(state.entries[Self.rawKey] ?? [], metric),
-            pending: PendingMeasures(
-                measures: frames.flatMap(\.measures), token: PendingToken(batches: token),
-                hasMore: (contents?.frames.count ?? 0) > frames.count),
-            latestSplits: latest, counters: decodeCounters(state.entries[countersKey]),
-            abandonedCycles: abandoned.withLock { $0.removeValue(forKey: lease.token) } ?? 0)
     }
 
     public func readSplits(
@@ -234,16 +251,18 @@ public final class FileStorage: MetricStorage {
     ) async throws
         -> [AggregationKey: [StoredSplit]]
     {
-        let state = try loadState(metric)
-        var result: [AggregationKey: [StoredSplit]] = [:]
-        for (aggregation, splits) in keys {
-            result[aggregation] = try splits.compactMap { key in
-                try state.entries[splitName(aggregation, key)].map {
-                    StoredSplit(key: key, points: try decodeSplit($0, metric).points)
+        try await BlockingIOPool.run { [self] in
+            let state = try loadState(metric)
+            var result: [AggregationKey: [StoredSplit]] = [:]
+            for (aggregation, splits) in keys {
+                result[aggregation] = try splits.compactMap { key in
+                    try state.entries[splitName(aggregation, key)].map {
+                        StoredSplit(key: key, points: try decodeSplit($0, metric).points)
+                    }
                 }
             }
+            return result
         }
-        return result
     }
 
     /// A group commit (docs/storage-files.md): under the lease, the new state is
@@ -255,35 +274,39 @@ public final class FileStorage: MetricStorage {
         let sack = metric.sack(of: sackCount)
         let path = statePath(metric)
         let cached = loaded.withLock { $0.removeValue(forKey: lease.token) }
-        var consumed: (generation: UInt64, end: Int)?
-        let prepared = try leases.withSlot(metric, sack: sack) { record -> Bool in
-            guard leases.isLive(record), record?.token == lease.token else { return false }
-            let current = try cached ?? StateSlots.read(path, metric: metric)
-            var state = current?.state ?? StateFile()
-            state.entries[Self.rawKey] = RawBufferBlob.encode(commit.raw)
-            for (aggregation, oldest) in commit.expireBefore {
-                let prefix = splitPrefix(aggregation)
-                let cut = splitName(aggregation, oldest)
-                for name in state.entries.keys where name.hasPrefix(prefix) && name > cut { state.entries[name] = nil }
-            }
-            for (aggregation, splits) in commit.splits {
-                for split in splits where !split.points.isEmpty {
-                    state.entries[splitName(aggregation, split.key)] = SplitBlob.encode(split.points, key: split.key)
+        let consumed = commit.processed.batches.last.flatMap(parseToken)
+        let prepared = try await BlockingIOPool.run { [self] in
+            try leases.withSlot(metric, sack: sack) { record -> Bool in
+                guard leases.isLive(record), record?.token == lease.token else { return false }
+                let current = try cached ?? StateSlots.read(path, metric: metric)
+                var state = current?.state ?? StateFile()
+                state.entries[Self.rawKey] = RawBufferBlob.encode(commit.raw)
+                for (aggregation, oldest) in commit.expireBefore {
+                    let prefix = splitPrefix(aggregation)
+                    let cut = splitName(aggregation, oldest)
+                    for name in state.entries.keys where name.hasPrefix(prefix) && name > cut {
+                        state.entries[name] = nil
+                    }
                 }
+                for (aggregation, splits) in commit.splits {
+                    for split in splits where !split.points.isEmpty {
+                        state.entries[splitName(aggregation, split.key)] = SplitBlob.encode(
+                            split.points, key: split.key)
+                    }
+                }
+                state.entries[countersKey] = encodeCounters(commit.counters)
+                if let consumed {
+                    var bytes = [UInt8]()
+                    appendUInt64(consumed.generation, to: &bytes)
+                    appendUInt64(UInt64(consumed.end), to: &bytes)
+                    state.entries[Self.consumedKey] = bytes
+                }
+                unsynced.withLock { _ = $0.insert(lease.token) }
+                try StateSlots.write(
+                    path, slot: current.map { 1 - $0.slot } ?? 0,
+                    state.encode(generation: (current?.generation ?? 0) + 1))
+                return true
             }
-            state.entries[countersKey] = encodeCounters(commit.counters)
-            consumed = commit.processed.batches.last.flatMap(parseToken)
-            if let consumed {
-                var bytes = [UInt8]()
-                appendUInt64(consumed.generation, to: &bytes)
-                appendUInt64(UInt64(consumed.end), to: &bytes)
-                state.entries[Self.consumedKey] = bytes
-            }
-            unsynced.withLock { _ = $0.insert(lease.token) }
-            try StateSlots.write(
-                path, slot: current.map { 1 - $0.slot } ?? 0,
-                state.encode(generation: (current?.generation ?? 0) + 1))
-            return true
         }
         guard prepared == true else { throw StorageError.leaseLost(metric) }
         Failpoint.filesStateWritten.hit()
@@ -293,14 +316,16 @@ public final class FileStorage: MetricStorage {
         // Under the lease: a holder that took the metric over meanwhile removes what is
         // consumed itself. The state records what was consumed, so a crash before the
         // removal only leaves bytes to clean up; they are not processed twice.
-        _ = try leases.withSlot(metric, sack: sack) { record, strikes in
-            guard record?.token == lease.token else { return }
-            if let consumed {
-                try PendingFile.removeConsumed(
-                    pendingPath(metric), generation: consumed.generation, consumed: consumed.end)
+        try await BlockingIOPool.run { [self] in
+            _ = try leases.withSlot(metric, sack: sack) { record, strikes in
+                guard record?.token == lease.token else { return }
+                if let consumed {
+                    try PendingFile.removeConsumed(
+                        pendingPath(metric), generation: consumed.generation, consumed: consumed.end)
+                }
+                strikes.clear(metric)  // a cycle finished: the poison guard starts counting again
+                if commit.releaseLease { record = nil }
             }
-            strikes.clear(metric)  // a cycle finished: the poison guard starts counting again
-            if commit.releaseLease { record = nil }
         }
     }
 
@@ -317,17 +342,21 @@ public final class FileStorage: MetricStorage {
     )
         async throws -> TimeSeries
     {
-        var series = TimeSeries()
-        for (key, blob) in try splitEntries(metric, aggregation) {
-            if let from, key < from { continue }
-            if let to, to < key { continue }
-            series = series.merging(try decodeSplit(blob, metric).points)
+        try await BlockingIOPool.run { [self] in
+            var series = TimeSeries()
+            for (key, blob) in try splitEntries(metric, aggregation) {
+                if let from, key < from { continue }
+                if let to, to < key { continue }
+                series = series.merging(try decodeSplit(blob, metric).points)
+            }
+            return series
         }
-        return series
     }
 
     public func splitKeys(_ metric: MetricID, _ aggregation: AggregationKey) async throws -> [SplitKey] {
-        try splitEntries(metric, aggregation).map(\.key)
+        try await BlockingIOPool.run { [self] in
+            try splitEntries(metric, aggregation).map(\.key)
+        }
     }
 
     /// The splits of an aggregate, oldest first.
@@ -344,17 +373,21 @@ public final class FileStorage: MetricStorage {
     }
 
     public func counters(_ metric: MetricID) async throws -> MetricCounters {
-        decodeCounters(try loadState(metric).entries[countersKey])
+        try await BlockingIOPool.run { [self] in
+            decodeCounters(try loadState(metric).entries[countersKey])
+        }
     }
 
     public func deleteMetric(_ metric: MetricID) async throws {
-        try StateSlots.remove(statePath(metric))
-        let pending = pendingPath(metric)
-        for path in [pending, PendingFile.idlePath(pending), quarantinePath(metric)]
-        where unlink(path) != 0 && errno != ENOENT {
-            throw POSIX.error("unlink", path)
+        try await BlockingIOPool.run { [self] in
+            try StateSlots.remove(statePath(metric))
+            let pending = pendingPath(metric)
+            for path in [pending, PendingFile.idlePath(pending), quarantinePath(metric)]
+            where unlink(path) != 0 && errno != ENOENT {
+                throw POSIX.error("unlink", path)
+            }
+            try POSIX.syncDirectory("\(root)/incoming/\(metric.sack(of: sackCount))")
         }
-        try POSIX.syncDirectory("\(root)/incoming/\(metric.sack(of: sackCount))")
     }
 
     // MARK: Quarantine
@@ -362,23 +395,31 @@ public final class FileStorage: MetricStorage {
     private func quarantinePath(_ metric: MetricID) -> String { "\(root)/quarantine/\(metric.rawValue)" }
 
     public func quarantine(_ metric: MetricID, reason: String) async throws {
-        guard try POSIX.readAll(quarantinePath(metric)) == nil else { return }
-        try POSIX.replaceAtomically(quarantinePath(metric), with: Array(reason.utf8.prefix(4096)))
+        try await BlockingIOPool.run { [self] in
+            guard try POSIX.readAll(quarantinePath(metric)) == nil else { return }
+            try POSIX.replaceAtomically(quarantinePath(metric), with: Array(reason.utf8.prefix(4096)))
+        }
     }
 
     public func quarantinedMetrics() async throws -> [MetricID: String] {
-        var result: [MetricID: String] = [:]
-        for name in try POSIX.list("\(root)/quarantine") {
-            guard let metric = MetricID(name), let bytes = try POSIX.readAll(quarantinePath(metric)) else { continue }
-            result[metric] = String(decoding: bytes, as: UTF8.self)
+        try await BlockingIOPool.run { [self] in
+            var result: [MetricID: String] = [:]
+            for name in try POSIX.list("\(root)/quarantine") {
+                guard let metric = MetricID(name), let bytes = try POSIX.readAll(quarantinePath(metric)) else {
+                    continue
+                }
+                result[metric] = String(decoding: bytes, as: UTF8.self)
+            }
+            return result
         }
-        return result
     }
 
     public func releaseQuarantine(_ metric: MetricID) async throws {
-        _ = try leases.withSlot(metric, sack: metric.sack(of: sackCount)) { _, strikes in strikes.clear(metric) }
-        let path = quarantinePath(metric)
-        guard unlink(path) == 0 || errno == ENOENT else { throw POSIX.error("unlink", path) }
-        try POSIX.syncDirectory("\(root)/quarantine")
+        try await BlockingIOPool.run { [self] in
+            _ = try leases.withSlot(metric, sack: metric.sack(of: sackCount)) { _, strikes in strikes.clear(metric) }
+            let path = quarantinePath(metric)
+            guard unlink(path) == 0 || errno == ENOENT else { throw POSIX.error("unlink", path) }
+            try POSIX.syncDirectory("\(root)/quarantine")
+        }
     }
 }

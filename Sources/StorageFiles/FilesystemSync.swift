@@ -24,10 +24,16 @@ actor FilesystemSync {
         started += 1
         let generation = started
         let root = root
-        // The syscall blocks a thread for milliseconds: not on the actor.
-        Task.detached {
-            let result = Result { try POSIX.syncFilesystem(root) }
-            await self.finish(generation, result)
+        // The syscall blocks a thread for milliseconds: on the blocking pool, never
+        // on the actor or the cooperative pool.
+        Task {
+            let result: Result<Void, any Error>
+            do {
+                result = .success(try await BlockingIOPool.run { try POSIX.syncFilesystem(root) })
+            } catch {
+                result = .failure(error)
+            }
+            self.finish(generation, result)
         }
     }
 

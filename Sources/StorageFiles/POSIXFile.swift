@@ -123,6 +123,7 @@ enum POSIX {
     static func syncFilesystem(_ path: String) throws {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
+        Failpoint.filesSync.hit()
         guard syncfsFunction(fd) == 0 else { throw error("syncfs", path) }
     }
 

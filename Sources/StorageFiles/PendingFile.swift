@@ -83,6 +83,7 @@ enum PendingFile {
             }
             try POSIX.writeAll(descriptor, bytes, path)
             if sync {
+                Failpoint.filesSync.hit()
                 guard fdatasync(descriptor) == 0 else { throw POSIX.error("fdatasync", path) }
                 if named { try POSIX.syncDirectory(directory) }
             }
