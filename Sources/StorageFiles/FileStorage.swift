@@ -30,6 +30,15 @@ public final class FileStorage: MetricStorage {
     static let rawKey = "raw"
     static let consumedKey = "p.consumed"  // generation u64 + offset u64 of the pending file consumed
 
+    /// Hooks for tests, per store (suites run in parallel: a global hook fired on
+    /// another test's files).
+    let testHooks = TestHooks()
+
+    final class TestHooks: Sendable {
+        /// Runs after an append opened a pending file, before it locks it.
+        let afterPendingOpen = Mutex<(@Sendable (String) -> Void)?>(nil)
+    }
+
     /// Temporary files of dead processes removed when the store was opened.
     public let temporaryFilesRemoved: Int
 
@@ -114,9 +123,10 @@ public final class FileStorage: MetricStorage {
             // syncfs (files and directory entries alike), before the put is acknowledged.
             let grouped = batches.count > 1
             for (metric, measures) in batches {
+                let hook = testHooks.afterPendingOpen.withLock { $0 }
                 try PendingFile.append(
                     measures, to: pendingPath(metric), directory: "\(root)/incoming/\(metric.sack(of: sackCount))",
-                    sync: !grouped)
+                    sync: !grouped, afterOpen: hook)
             }
             if grouped { try POSIX.syncFilesystem(root) }
         }

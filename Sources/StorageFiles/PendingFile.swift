@@ -17,10 +17,6 @@ enum PendingFile {
     static let headerSize = 13
     static let frameMagic: [UInt8] = Array("OZBF".utf8)
 
-    /// Tests only: runs after an appender opened the pending file and before it
-    /// locks it, where a worker may move the file away or remove it.
-    nonisolated(unsafe) static var afterOpen: ((String) -> Void)?
-
     /// A fully consumed file no larger than this is kept (moved to the sack's
     /// `idle/` directory) for the metric's next batch, instead of being removed:
     /// on a filesystem without a journal every freed inode slows the allocation of
@@ -39,7 +35,12 @@ enum PendingFile {
     /// A metric without a pending file gets its idle one back (a rename, which
     /// keeps the inode) or a new one. With `sync` false the caller makes it
     /// durable (one `syncfs` for many files).
-    static func append(_ measures: [Measure], to path: String, directory: String, sync: Bool = true) throws {
+    /// `afterOpen` (tests only) runs after the file is opened and before it is
+    /// locked, where a worker may move the file away or remove it.
+    static func append(
+        _ measures: [Measure], to path: String, directory: String, sync: Bool = true,
+        afterOpen: ((String) -> Void)? = nil
+    ) throws {
         let payload = MeasureRecords.encode(measures)
         var frame = frameMagic
         appendUInt32(UInt32(payload.count), to: &frame)

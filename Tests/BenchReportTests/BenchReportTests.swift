@@ -2,7 +2,7 @@ import BenchReport
 import Foundation
 import Testing
 
-@Suite("benchmark reports")
+@Suite("benchmark reports", .timeLimit(.minutes(5)))
 struct BenchReportTests {
     @Test("summary statistics match Python's statistics and numpy's percentiles")
     func summary() throws {

@@ -2,7 +2,7 @@ import Foundation
 import OrzoConfig
 import Testing
 
-@Suite("configuration: flag > environment > file > default")
+@Suite("configuration: flag > environment > file > default", .timeLimit(.minutes(5)))
 struct OrzoConfigurationTests {
     static func file(_ text: String, extension ext: String = "yaml") throws -> String {
         let path = NSTemporaryDirectory() + "orzo-config-\(UInt64.random(in: 0..<UInt64.max)).\(ext)"

@@ -2,7 +2,7 @@ import Glibc
 import Rados
 import Testing
 
-@Suite("librados: cluster and pools (real Ceph)", .enabled(if: CephTestCluster.isEnabled))
+@Suite("librados: cluster and pools (real Ceph)", .enabled(if: CephTestCluster.isEnabled), .timeLimit(.minutes(5)))
 struct ClusterTests {
     @Test("connects from a conf file and reports a client instance id")
     func connects() async throws {

@@ -1,7 +1,9 @@
 import Rados
 import Testing
 
-@Suite("librados: compound operations and guards (real Ceph)", .enabled(if: CephTestCluster.isEnabled))
+@Suite(
+    "librados: compound operations and guards (real Ceph)", .enabled(if: CephTestCluster.isEnabled),
+    .timeLimit(.minutes(5)))
 struct CompoundOperationTests {
     @Test("a compound write applies all its steps in one operation")
     func compoundWrite() async throws {
@@ -150,7 +152,8 @@ struct CompoundOperationTests {
     }
 }
 
-@Suite("librados: omap_cmp on a missing key (real Ceph)", .enabled(if: CephTestCluster.isEnabled))
+@Suite(
+    "librados: omap_cmp on a missing key (real Ceph)", .enabled(if: CephTestCluster.isEnabled), .timeLimit(.minutes(5)))
 struct OmapMissingKeyTests {
     @Test("omap_cmp compares a missing key as an empty value: 'create if absent' in one operation")
     func missingKey() async throws {

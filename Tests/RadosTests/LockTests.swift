@@ -1,7 +1,9 @@
 import Rados
 import Testing
 
-@Suite("librados: cls_lock leases and fencing (real Ceph)", .enabled(if: CephTestCluster.isEnabled))
+@Suite(
+    "librados: cls_lock leases and fencing (real Ceph)", .enabled(if: CephTestCluster.isEnabled),
+    .timeLimit(.minutes(5)))
 struct LockTests {
     let lock = "orzo.lease"
 

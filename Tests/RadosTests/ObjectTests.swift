@@ -3,7 +3,7 @@ import Rados
 import Synchronization
 import Testing
 
-@Suite("librados: objects, omap, xattrs (real Ceph)", .enabled(if: CephTestCluster.isEnabled))
+@Suite("librados: objects, omap, xattrs (real Ceph)", .enabled(if: CephTestCluster.isEnabled), .timeLimit(.minutes(5)))
 struct ObjectTests {
     @Test("write_full, write at offset, append, read, stat, remove")
     func dataLifecycle() async throws {

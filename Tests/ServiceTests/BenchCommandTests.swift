@@ -3,7 +3,7 @@ import Testing
 
 /// `orzo bench` against a real `orzo serve`: the report, the CSV files, the
 /// summary and the graphs.
-@Suite("orzo bench against orzo serve", .serialized)
+@Suite("orzo bench against orzo serve", .serialized, .timeLimit(.minutes(5)))
 struct BenchCommandTests {
     @Test("a small seed run: every request recorded, all aggregated, files written")
     func seed() throws {

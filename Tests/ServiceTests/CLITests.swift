@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The `orzo` client commands, run as processes against a real `orzo serve`.
-@Suite("orzo client commands", .serialized)
+@Suite("orzo client commands", .serialized, .timeLimit(.minutes(5)))
 struct CLITests {
     func orzo(
         _ arguments: [String], _ server: ServeProcess, input: String? = nil

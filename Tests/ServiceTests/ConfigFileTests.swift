@@ -6,7 +6,7 @@ import WireProtocol
 
 /// The configuration file through the real executable: `orzo config check`,
 /// and a role started with `--config`, a flag overriding the file.
-@Suite("configuration file with the real orzo", .serialized)
+@Suite("configuration file with the real orzo", .serialized, .timeLimit(.minutes(5)))
 struct ConfigFileTests {
     static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (Int32, String) {
         try runProcess(orzoExecutable, arguments, environment: extra)

@@ -71,7 +71,9 @@ func cephConf() -> String? {
 let fleetEnabled = getenv("CI") != nil || getenv("ORZO_SKIP_CEPH_TESTS").map { String(cString: $0) } != "1"
 private let t0: Nanoseconds = 1_767_225_600 * nanosecondsPerSecond
 
-@Suite("A fleet on Ceph: 2 ingest, 3 metricd, 1 query processes", .enabled(if: fleetEnabled), .serialized)
+@Suite(
+    "A fleet on Ceph: 2 ingest, 3 metricd, 1 query processes", .enabled(if: fleetEnabled), .serialized,
+    .timeLimit(.minutes(5)))
 struct FleetEndToEndTests {
     @Test(
         "agents push over both ingest sockets; a metricd is killed mid-ingest; every acknowledged measure is aggregated exactly once"

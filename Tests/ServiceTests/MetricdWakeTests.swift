@@ -5,7 +5,7 @@ import Timeseries
 
 /// `orzo serve`'s ingest wakes its workers after storing measures
 /// (`MetricdService.wake`), instead of leaving them to the next scan.
-@Suite("metricd: waking idle workers")
+@Suite("metricd: waking idle workers", .timeLimit(.minutes(5)))
 struct MetricdWakeTests {
     @Test("a wake cuts an idle pause short; without it the measures wait", .timeLimit(.minutes(1)))
     func wake() async throws {

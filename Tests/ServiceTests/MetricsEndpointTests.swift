@@ -38,7 +38,7 @@ func httpGet(port: Int, path: String) throws -> (status: String, body: String) {
     return (String(parts[0].split(separator: "\r\n").first ?? ""), parts.dropFirst().joined(separator: "\r\n\r\n"))
 }
 
-@Suite("Prometheus /metrics", .serialized)
+@Suite("Prometheus /metrics", .serialized, .timeLimit(.minutes(5)))
 struct MetricsEndpointTests {
     /// The value of one sample line, e.g. `orzo_ingest_measures_accepted_total` or
     /// `orzo_ingest_measures_rejected_total{reason="non_finite_value"}`.

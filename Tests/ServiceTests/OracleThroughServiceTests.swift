@@ -45,7 +45,7 @@ private struct Golden: Decodable {
     let cases: [Case]
 }
 
-@Suite("Gnocchi's golden cases through orzo serve and through a fleet on Ceph", .serialized)
+@Suite("Gnocchi's golden cases through orzo serve and through a fleet on Ceph", .serialized, .timeLimit(.minutes(5)))
 struct OracleThroughServiceTests {
     @Test("at least 50 oracle cases, every family, give Gnocchi's aggregates over the wire: orzo serve")
     func throughServe() async throws {

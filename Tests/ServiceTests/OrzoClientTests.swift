@@ -5,7 +5,7 @@ import Timeseries
 import WireProtocol
 
 /// The Swift client library against a real `orzo serve`.
-@Suite("OrzoClient against orzo serve", .serialized)
+@Suite("OrzoClient against orzo serve", .serialized, .timeLimit(.minutes(5)))
 struct OrzoClientTests {
     static let t0: Nanoseconds = 1_700_000_000 * 1_000_000_000  // 2023-11-14T22:13:20Z
 

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// examples/python, run with Debian's Python and python3-zmq against a real `orzo serve`.
-@Suite("Python examples against orzo serve", .serialized)
+@Suite("Python examples against orzo serve", .serialized, .timeLimit(.minutes(5)))
 struct PythonExamplesTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
 

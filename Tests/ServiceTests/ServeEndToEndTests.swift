@@ -124,7 +124,7 @@ struct Client {
 
 private let t0: Nanoseconds = 1_767_225_600 * nanosecondsPerSecond
 
-@Suite("orzo serve, end to end (a real process, real sockets)", .serialized)
+@Suite("orzo serve, end to end (a real process, real sockets)", .serialized, .timeLimit(.minutes(5)))
 struct ServeEndToEndTests {
     @Test("measures pushed and put are aggregated as the engine computes them; refresh makes them queryable")
     func pushPutQuery() async throws {

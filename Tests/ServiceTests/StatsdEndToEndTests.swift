@@ -5,7 +5,7 @@ import Testing
 import WireProtocol
 
 /// `orzo statsd` as a process between real UDP datagrams and a real `orzo serve`.
-@Suite("statsd bridge end to end", .serialized)
+@Suite("statsd bridge end to end", .serialized, .timeLimit(.minutes(5)))
 struct StatsdEndToEndTests {
     /// Sends one datagram to 127.0.0.1:port.
     static func send(_ text: String, port: Int) {

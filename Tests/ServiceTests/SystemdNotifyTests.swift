@@ -37,7 +37,9 @@ final class NotifySocket {
     }
 }
 
-@Suite("sd_notify: every role reports READY, STATUS, WATCHDOG and STOPPING, in order", .serialized)
+@Suite(
+    "sd_notify: every role reports READY, STATUS, WATCHDOG and STOPPING, in order", .serialized, .timeLimit(.minutes(5))
+)
 struct SystemdNotifyTests {
     @Test("a role under a fake NOTIFY_SOCKET", arguments: ["serve", "ingest", "metricd", "query", "statsd"])
     func notifications(role: String) async throws {

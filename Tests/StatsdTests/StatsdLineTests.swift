@@ -2,7 +2,7 @@ import Statsd
 import Testing
 import Timeseries
 
-@Suite("statsd lines and intervals")
+@Suite("statsd lines and intervals", .timeLimit(.minutes(5)))
 struct StatsdLineTests {
     @Test(
         "lines parse as etsy's statsd defines them",

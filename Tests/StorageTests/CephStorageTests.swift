@@ -4,7 +4,7 @@ import StorageCeph
 import Testing
 import Timeseries
 
-@Suite("Ceph storage (real Ceph)", .enabled(if: !CephTestPool.skipped))
+@Suite("Ceph storage (real Ceph)", .enabled(if: !CephTestPool.skipped), .timeLimit(.minutes(5)))
 struct CephStorageTests {
     @Test("a steady-state metric update takes at most 3 RADOS round trips")
     func roundTripsPerUpdate() async throws {

@@ -10,7 +10,7 @@ import Timeseries
 /// each step of a cycle, an ingest killed halfway, and a lease holder paused
 /// with SIGSTOP past its lease. The harness is `orzo-storage-harness`, built
 /// with the tests (`swift build --build-tests`).
-@Suite("Crash safety and leases across processes (files and real Ceph)")
+@Suite("Crash safety and leases across processes (files and real Ceph)", .timeLimit(.minutes(5)))
 struct CrashTests {
     @Test(
         "a worker killed at any step of a cycle loses nothing: the next run ends as an uninterrupted one",

@@ -44,7 +44,7 @@ extension IndexerBackend {
 
 let indexerBackends: [IndexerBackend] = CephTestPool.skipped ? [.memory, .sqlite] : IndexerBackend.allCases
 
-@Suite("Indexer conformance")
+@Suite("Indexer conformance", .timeLimit(.minutes(5)))
 struct IndexerTests {
     @Test("archive policies: create, conflict, read back, delete unless in use", arguments: indexerBackends)
     func policies(backend: IndexerBackend) async throws {

@@ -6,7 +6,7 @@ import Testing
 
 /// The reading rules of docs/storage-files.md ("State slots"), one case each,
 /// on slot files damaged by hand as a crash or a disk would leave them.
-@Suite("file storage: state slots")
+@Suite("file storage: state slots", .timeLimit(.minutes(5)))
 struct StateSlotsTests {
     let metric = MetricID.random()
     let path = temporaryDirectory() + "/state"

@@ -3,7 +3,7 @@ import Storage
 import Testing
 import Timeseries
 
-@Suite("Storage conformance")
+@Suite("Storage conformance", .timeLimit(.minutes(5)))
 struct StorageConformanceTests {
     @Test("appended batches are pending, indexed in their sack, read in order", arguments: backends)
     func appendAndIndex(backend: Backend) async throws {

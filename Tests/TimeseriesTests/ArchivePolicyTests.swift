@@ -6,7 +6,7 @@ private let second = nanosecondsPerSecond
 private let minute = 60 * second
 private let hour = 60 * minute
 
-@Suite("Archive policies and rules")
+@Suite("Archive policies and rules", .timeLimit(.minutes(5)))
 struct ArchivePolicyTests {
     @Test("an item from any two of granularity, points and timespan")
     func itemDefinitions() throws {

@@ -40,7 +40,7 @@ enum SeriesShape: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 }
 
-@Suite("Blob format")
+@Suite("Blob format", .timeLimit(.minutes(5)))
 struct BlobFormatTests {
     @Test("CRC-32C matches the standard check value")
     func crcCheckValue() {

@@ -87,7 +87,7 @@ struct GoldenCase: Decodable, CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 }
 
-@Suite("Golden cases from Gnocchi 4.7.1")
+@Suite("Golden cases from Gnocchi 4.7.1", .timeLimit(.minutes(5)))
 struct GoldenCaseTests {
     @Test("the fixture holds at least 200 cases from Gnocchi 4.7.1")
     func fixtureSize() {

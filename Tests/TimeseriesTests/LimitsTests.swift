@@ -4,7 +4,7 @@ import Testing
 
 /// The engine's arithmetic limits (docs/reliability.md): what a policy may ask
 /// for, and that the largest allowed values run without a trap at both ends of time.
-@Suite("limits: checked arithmetic at the engine's boundaries")
+@Suite("limits: checked arithmetic at the engine's boundaries", .timeLimit(.minutes(5)))
 struct LimitsTests {
     let day = 86_400 * nanosecondsPerSecond
 

@@ -80,7 +80,7 @@ struct OperationsGoldenCase: Decodable, Sendable, CustomTestStringConvertible {
 
 extension GoldenPoint: @unchecked Sendable {}
 
-@Suite("Golden cross-metric aggregation cases from Gnocchi 4.7.1")
+@Suite("Golden cross-metric aggregation cases from Gnocchi 4.7.1", .timeLimit(.minutes(5)))
 struct OperationsGoldenTests {
     @Test("every operator with every fill mode gives Gnocchi's result", arguments: OperationsGoldenFile.shared.cases)
     func replay(_ golden: OperationsGoldenCase) throws {

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Timeseries
 
-@Suite("Operations language: parsing")
+@Suite("Operations language: parsing", .timeLimit(.minutes(5)))
 struct OperationsParserTests {
     @Test("parses Gnocchi's examples and extracts references in order, once each")
     func parses() throws {

@@ -6,7 +6,7 @@ private let second = nanosecondsPerSecond
 private let minute = 60 * second
 private let t0: Nanoseconds = 1_767_225_600 * second
 
-@Suite("Processing semantics")
+@Suite("Processing semantics", .timeLimit(.minutes(5)))
 struct ProcessingTests {
     let policy = try! ArchivePolicy(
         name: "p", backWindow: 0,

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import WireProtocol
 
-@Suite("Wire protocol: JSON writer")
+@Suite("Wire protocol: JSON writer", .timeLimit(.minutes(5)))
 struct JSONWriterTests {
     @Test("numbers read by JSONSerialization are written back as numbers, booleans as booleans")
     func roundTrip() throws {

@@ -2,7 +2,7 @@ import Testing
 
 @testable import WireProtocol
 
-@Suite("the client's fast reader of points")
+@Suite("the client's fast reader of points", .timeLimit(.minutes(5)))
 struct PointRowsParserTests {
     @Test("reads exactly what the generic decoder reads, and declines other shapes")
     func sameAsGeneric() throws {

@@ -8,7 +8,7 @@ private func frame(_ measures: [Measure]) -> [UInt8] { MeasureRecords.encode(mea
 private let put = Array(Verb.put.utf8)
 private let t0: Nanoseconds = 1_767_225_600 * nanosecondsPerSecond
 
-@Suite("Wire protocol: put messages")
+@Suite("Wire protocol: put messages", .timeLimit(.minutes(5)))
 struct PutParserTests {
     @Test("a push message with several metrics")
     func push() throws {
@@ -93,7 +93,7 @@ let malformedMessages: [[[UInt8]]] = [
     [put, [0x61, 0x00], [UInt8](repeating: 0, count: 16)],
 ]
 
-@Suite("Wire protocol: JSON timestamps")
+@Suite("Wire protocol: JSON timestamps", .timeLimit(.minutes(5)))
 struct TimestampTests {
     @Test("ISO 8601 with a zone, fractional seconds, offsets")
     func parse() {

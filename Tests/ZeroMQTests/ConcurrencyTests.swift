@@ -1,7 +1,7 @@
 import Testing
 import ZeroMQ
 
-@Suite("ZeroMQ: async receive and CURVE")
+@Suite("ZeroMQ: async receive and CURVE", .timeLimit(.minutes(5)))
 struct ConcurrencyTests {
     @Test("many tasks await receives at once without holding cooperative threads")
     func manyWaiters() async throws {

@@ -2,7 +2,7 @@ import OrzoTestSupport
 import Testing
 import ZeroMQ
 
-@Suite("ZeroMQ: messaging over real sockets")
+@Suite("ZeroMQ: messaging over real sockets", .timeLimit(.minutes(5)))
 struct MessagingTests {
     @Test("PUSH/PULL carries multipart messages intact and in order", arguments: Transport.allCases)
     func pushPullMultipart(transport: Transport) async throws {

@@ -1,7 +1,7 @@
 import Testing
 import ZeroMQ
 
-@Suite("ZeroMQ: socket patterns and errors")
+@Suite("ZeroMQ: socket patterns and errors", .timeLimit(.minutes(5)))
 struct PatternTests {
     @Test("REQ/REP round trips; a REQ that sends twice gets invalidState", arguments: Transport.allCases)
     func requestReply(transport: Transport) async throws {
