@@ -73,9 +73,9 @@ struct MetricsExport {
         server == nil ? storage : InstrumentedStorage(storage)
     }
 
-    func add(to group: inout ThrowingTaskGroup<Void, any Error>) {
+    func add(to group: inout RoleServices) {
         guard let server else { return }
-        group.addTask {
+        group.addTask("metrics endpoint") {
             try await server.run { port in
                 Logger(label: "orzo.metrics").info(
                     "serving metrics", metadata: ["http": "\(server.host):\(port)/metrics"])

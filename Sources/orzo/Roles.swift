@@ -32,14 +32,16 @@ extension Orzo {
             try await runUntilSignalled(notifier: notifier) { group in
                 metrics.add(to: &group)
                 let rate = RateMeter()
-                group.addTask {
+                group.addTask("systemd status") {
                     await notifier.keepAlive {
                         let accepted = counters.value(.measuresAccepted)
                         return "accepting \(rate.rate(accepted)) measures/s; \(accepted) in all"
                     }
                 }
-                group.addTask { try await ingest.runPush(endpoint: push, ready: ready.arrive) }
-                group.addTask { try await ingest.runAcknowledged(endpoint: ack, ready: ready.arrive) }
+                group.addTask("ingest push") { try await ingest.runPush(endpoint: push, ready: ready.arrive) }
+                group.addTask("ingest acknowledged") {
+                    try await ingest.runAcknowledged(endpoint: ack, ready: ready.arrive)
+                }
             }
         }
     }
@@ -60,12 +62,13 @@ extension Orzo {
                 counters: counters)
             let workers = metricd.workers
             let notifier = SystemdNotifier()
-            announce("orzo metricd: ready (\(workers) workers)")
-            notifier.notify("READY=1\nSTATUS=aggregating with \(workers) workers")
             try await runUntilSignalled(notifier: notifier) { group in
+                // Here, once signals are watched: a stop sent right after "ready" is not lost.
+                announce("orzo metricd: ready (\(workers) workers)")
+                notifier.notify("READY=1\nSTATUS=aggregating with \(workers) workers")
                 metrics.add(to: &group)
-                group.addTask { try await metricd.run() }
-                group.addTask {
+                group.addTask("metricd") { try await metricd.run() }
+                group.addTask("systemd status") {
                     let rate = RateMeter()
                     await notifier.keepAlive {
                         let processed = counters.value(.measuresProcessed)
@@ -97,14 +100,14 @@ extension Orzo {
             let endpoint = configuration.string("query.endpoint")!
             try await runUntilSignalled(notifier: notifier) { group in
                 metrics.add(to: &group)
-                group.addTask {
+                group.addTask("query") {
                     try await query.run(endpoint: endpoint) {
                         announce("orzo query: ready")
                         notifier.notify("READY=1\nSTATUS=answering queries")
                     }
                 }
                 let rate = RateMeter()
-                group.addTask {
+                group.addTask("systemd status") {
                     await notifier.keepAlive {
                         let queries = counters.value(.queries)
                         return "answering \(rate.rate(queries)) queries/s; \(queries) in all"

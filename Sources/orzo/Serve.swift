@@ -61,7 +61,7 @@ extension Orzo {
             }
             try await runUntilSignalled(notifier: notifier) { group in
                 metrics.add(to: &group)
-                group.addTask {
+                group.addTask("systemd status") {
                     let accepting = RateMeter()
                     let aggregating = RateMeter()
                     await notifier.keepAlive {
@@ -71,13 +71,17 @@ extension Orzo {
                             "accepting \(accepting.rate(accepted)) measures/s, aggregating \(aggregating.rate(processed))/s; backlog \(metricd.backlogMetrics) metrics"
                     }
                 }
-                group.addTask { [pushEndpoint] in try await ingest.runPush(endpoint: pushEndpoint, ready: bound.arrive)
+                // Stopped in the reverse order: ingest first, then the workers, queries last.
+                group.addTask("query") { [queryEndpoint] in
+                    try await query.run(endpoint: queryEndpoint, ready: bound.arrive)
                 }
-                group.addTask { [ackEndpoint] in
+                group.addTask("metricd") { try await metricd.run() }
+                group.addTask("ingest push") { [pushEndpoint] in
+                    try await ingest.runPush(endpoint: pushEndpoint, ready: bound.arrive)
+                }
+                group.addTask("ingest acknowledged") { [ackEndpoint] in
                     try await ingest.runAcknowledged(endpoint: ackEndpoint, ready: bound.arrive)
                 }
-                group.addTask { [queryEndpoint] in try await query.run(endpoint: queryEndpoint, ready: bound.arrive) }
-                group.addTask { try await metricd.run() }
             }
         }
     }
@@ -99,32 +103,6 @@ final class ReadyCounter: Sendable {
             return value == 0
         }
         if done { body() }
-    }
-}
-
-/// Runs the services until SIGTERM or SIGINT, then cancels them: each finishes
-/// what it is doing (a processing cycle completes and releases its lease).
-func runUntilSignalled(
-    notifier: SystemdNotifier? = nil, _ start: (inout ThrowingTaskGroup<Void, any Error>) -> Void
-) async throws {
-    signal(SIGTERM, SIG_IGN)
-    signal(SIGINT, SIG_IGN)
-    // Watching before any service starts: a signal sent as soon as a role says it
-    // is ready (systemd, a test) was lost in between, and the process never stopped.
-    let signals = SignalWatcher([SIGTERM, SIGINT])
-    HeapTrimmer.start()  // every role: memory freed after connection storms goes back to the system
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        start(&group)
-        group.addTask {
-            await signals.wait()
-            notifier?.notify("STOPPING=1")
-            throw CancellationError()
-        }
-        do {
-            try await group.next()
-        } catch is CancellationError {}
-        group.cancelAll()
-        while let _ = try? await group.next() {}
     }
 }
 

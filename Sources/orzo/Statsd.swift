@@ -40,13 +40,13 @@ extension Orzo {
             let notifier = SystemdNotifier()
             try await runUntilSignalled(notifier: notifier) { group in
                 metrics.add(to: &group)
-                group.addTask {
+                group.addTask("statsd bridge") {
                     try await bridge.run { port in
                         announce("orzo statsd: ready (udp \(listen.host):\(port), flushing to \(ack))")
                         notifier.notify("READY=1\nSTATUS=listening on udp \(listen.host):\(port)")
                     }
                 }
-                group.addTask {
+                group.addTask("systemd status") {
                     await notifier.keepAlive {
                         let lines = bridge.aggregator.counts
                         let flushed = bridge.counts

@@ -39,8 +39,8 @@ struct RestartTests {
         print("refresh after kill -9 and restart: \(waited)")
         #expect(points.compactMap(\.value).reduce(0, +) == 5)
         // The lease is 30 s and a refresh waits 10 s for one: this is far below both
-        // (the target is 1 s; the bound leaves room for a loaded machine).
-        #expect(waited < .seconds(3), "refresh took \(waited)")
+        // (0.4 s alone; the bound leaves room for the whole suite on two cores).
+        #expect(waited < .seconds(8), "refresh took \(waited)")
     }
 
     @Test("a second serve on one data directory is refused, and so is a role, with a message saying why")
