@@ -69,6 +69,7 @@ let package = Package(
                 "Telemetry",
                 "OrzoConfig",
                 "BenchReport",
+                "AccessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -98,14 +99,20 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: [
-                "WireProtocol", "Storage", "Timeseries", "ZeroMQ", "CMalloc",
+                "WireProtocol", "Storage", "Timeseries", "ZeroMQ", "CMalloc", "AccessControl",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings),
 
+        // CURVE keys, the ZAP handler and client roles: who may reach which socket.
+        .target(
+            name: "AccessControl",
+            dependencies: ["ZeroMQ", "CZeroMQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
+
         // The Swift client library, for agents and query clients.
         .target(
-            name: "OrzoClient", dependencies: ["WireProtocol", "Storage", "Timeseries", "ZeroMQ"],
+            name: "OrzoClient", dependencies: ["WireProtocol", "Storage", "Timeseries", "ZeroMQ", "AccessControl"],
             swiftSettings: strictSettings),
 
         // The command line's own formats: timestamp and measure arguments, reply tables.

@@ -1,3 +1,4 @@
+import AccessControl
 import Storage
 import Timeseries
 import WireProtocol
@@ -44,8 +45,16 @@ public final class OrzoClient {
     private var nextRequest: UInt64 = 0
     private let clientID = UInt32.random(in: 0...UInt32.max)
 
-    public init(endpoints: Endpoints = Endpoints(), timeout: Duration = .seconds(10), attempts: Int = 3) throws {
+    /// The server's public key and this client's key pair, for servers with
+    /// CURVE (docs/security.md); nil for open sockets.
+    public let security: ClientSecurity?
+
+    public init(
+        endpoints: Endpoints = Endpoints(), timeout: Duration = .seconds(10), attempts: Int = 3,
+        security: ClientSecurity? = nil
+    ) throws {
         precondition(attempts >= 1, "at least one attempt")
+        self.security = security
         self.endpoints = endpoints
         self.timeout = timeout
         self.attempts = attempts
@@ -148,6 +157,7 @@ public final class OrzoClient {
     private func open(_ type: ZMQSocketType, endpoint: String, linger: Duration = .zero) throws -> ZMQSocket {
         let socket = try ZMQSocket(context, type: type)
         try socket.set(.linger(linger))
+        try security?.configure(socket)
         try socket.connect(endpoint)
         return socket
     }

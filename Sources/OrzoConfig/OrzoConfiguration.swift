@@ -34,6 +34,7 @@ public struct OrzoConfiguration: Sendable {
     /// For settings validated as integers or numbers, with a default: never nil.
     public func int(_ key: String) -> Int { Int(string(key)!)! }
     public func double(_ key: String) -> Double { Double(string(key)!)! }
+    public func bool(_ key: String) -> Bool { string(key) == "true" }
     public func hostPort(_ key: String) -> HostPort? { string(key).flatMap { HostPort(Substring($0)) } }
 
     /// Resolves every setting.

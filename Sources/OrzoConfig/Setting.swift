@@ -23,6 +23,7 @@ public struct Setting: Sendable, Hashable {
         case positiveInteger = "positive integer"
         case positiveNumber = "positive number"
         case logLevel = "log level"
+        case boolean = "true or false"
     }
 
     /// Checks a value of this setting; the message says what is expected.
@@ -49,6 +50,8 @@ public struct Setting: Sendable, Hashable {
                 return "'\(value)' is not a positive number"
             }
             return nil
+        case .boolean:
+            return value == "true" || value == "false" ? nil : "'\(value)' is not true or false"
         case .logLevel:
             return Self.logLevels.contains(value)
                 ? nil : "'\(value)' is not a log level (\(Self.logLevels.joined(separator: ", ")))"
@@ -163,6 +166,32 @@ extension Setting {
         Setting(
             key: "statsd.prefix", environment: "ORZO_STATSD_PREFIX", flag: "prefix", defaultValue: "", kind: .text,
             help: "Prefix added to every metric name the statsd bridge sends.", roles: ["statsd"]),
+        Setting(
+            key: "security.server_secret_key_file", environment: "ORZO_SERVER_SECRET_KEY_FILE",
+            flag: "server-secret-key-file", defaultValue: nil, kind: .path,
+            help:
+                "This server's CURVE secret key (orzo keys generate; mode 0600). When set, every socket the role binds is a CURVE server admitting only the allowed keys.",
+            roles: ["serve", "ingest", "query"]),
+        Setting(
+            key: "security.allowed_keys_file", environment: "ORZO_ALLOWED_KEYS_FILE", flag: "allowed-keys-file",
+            defaultValue: nil, kind: .path,
+            help:
+                "Client keys admitted, one 'PUBLIC-KEY ROLE NAME' per line (roles: agent, reader, admin); re-read on SIGHUP. Needed with a server key.",
+            roles: ["serve", "ingest", "query"]),
+        Setting(
+            key: "security.allow_insecure", environment: "ORZO_ALLOW_INSECURE", flag: "allow-insecure",
+            defaultValue: "false", kind: .boolean,
+            help:
+                "Bind addresses other than loopback without CURVE (anyone who reaches them may do anything); every start then logs a warning.",
+            roles: ["serve", "ingest", "query"]),
+        Setting(
+            key: "client.server_key", environment: "ORZO_SERVER_KEY", flag: "server-key", defaultValue: nil,
+            kind: .text, help: "The server's CURVE public key (Z85, or a .public file) for a client of a CURVE server.",
+            roles: ["statsd"]),
+        Setting(
+            key: "client.secret_key_file", environment: "ORZO_CLIENT_KEY", flag: "client-key", defaultValue: nil,
+            kind: .path, help: "This client's CURVE secret key file (mode 0600), with client.server_key.",
+            roles: ["statsd"]),
     ]
 
     public static func named(_ key: String) -> Setting? { all.first { $0.key == key } }

@@ -27,6 +27,8 @@ public final class ServiceCounters: Sendable {
         case queryErrors = "query.errors"
         case queriesBusy = "query.refused.busy"
         case queriesTimedOut = "query.timed_out"
+        case requestsForbidden = "security.requests.forbidden"
+        case connectionsRefused = "security.connections.refused"
 
         /// The Prometheus name and labels. Labels come from fixed sets only.
         public var exported: (name: String, labels: [(String, String)]) {
@@ -40,6 +42,8 @@ public final class ServiceCounters: Sendable {
                 ("orzo_ingest_measures_rejected_total", [("reason", "timestamp_out_of_range")])
             case .measuresDroppedUnknownMetric: ("orzo_ingest_measures_rejected_total", [("reason", "unknown_metric")])
             case .measuresDroppedUnavailable: ("orzo_ingest_measures_rejected_total", [("reason", "unavailable")])
+            case .requestsForbidden: ("orzo_security_requests_forbidden_total", [])
+            case .connectionsRefused: ("orzo_security_connections_refused_total", [])
             case .cyclesProcessed: ("orzo_metricd_cycles_total", [])
             case .measuresProcessed: ("orzo_metricd_measures_processed_total", [])
             case .measuresDroppedTooOld: ("orzo_metricd_measures_dropped_too_old_total", [])

@@ -1,3 +1,4 @@
+import AccessControl
 import Foundation
 import Logging
 import Storage
@@ -20,6 +21,8 @@ public struct IngestService: Sendable {
     public var receiveHighWaterMark = 1000
     /// Acknowledged puts stored at once (see ``runAcknowledged(endpoint:ready:)``).
     public var maxPutsInFlight = 32
+    /// CURVE and client roles on both sockets (docs/security.md); nil: open sockets.
+    public var security: ServerSecurity?
     private var router: MeasureRouter { MeasureRouter(directory: directory, storage: storage) }
     /// Called after measures were stored: `orzo serve` wakes its workers with it.
     public var onStored: (@Sendable () -> Void)?
@@ -38,8 +41,13 @@ public struct IngestService: Sendable {
         ready()
         defer { socket.close() }
         while !Task.isCancelled {
-            guard let frames = try await receive(socket) else { continue }
+            guard let received = try await receiveMessage(socket) else { continue }
+            let frames = received.parts
             counters.add(.messagesReceived)
+            guard Access(userID: received.userID, authenticated: security != nil).mayPut else {
+                counters.add(.requestsForbidden)
+                continue
+            }
             let message: PutMessage
             do {
                 message = try PutParser.parsePush(frames)
@@ -93,10 +101,12 @@ public struct IngestService: Sendable {
                 await wakeup.wait(timeout: .milliseconds(250))
                 continue
             }
-            guard let frames = try await socket.receive(timeout: .milliseconds(250), wakeup: wakeup),
-                frames.count >= 2
+            guard let received = try await socket.receiveMessage(timeout: .milliseconds(250), wakeup: wakeup),
+                received.parts.count >= 2
             else { continue }
+            let frames = received.parts
             counters.add(.messagesReceived)
+            let access = Access(userID: received.userID, authenticated: security != nil)
             // A REQ client puts an empty delimiter after its identity.
             let isRequest = frames[1].isEmpty
             let envelope = Array(frames.prefix(isRequest ? 2 : 1))
@@ -109,7 +119,13 @@ public struct IngestService: Sendable {
             outbox.inFlight.add(1, ordering: .relaxed)
             let task = Task {
                 await previous?.value
-                let reply = await handleAcknowledged(payload)
+                let reply: (verb: String, body: [UInt8])
+                if access.mayPut {
+                    reply = await handleAcknowledged(payload)
+                } else {
+                    counters.add(.requestsForbidden)
+                    reply = (Verb.error, errorBody(.forbidden, "the role \(access.roleName) may not put measures"))
+                }
                 outbox.put(peer, number, envelope + [Array(reply.verb.utf8), requestID, reply.body])
                 wakeup.ring()
             }
@@ -124,6 +140,7 @@ public struct IngestService: Sendable {
     /// A socket with the ingest limits, bound to `endpoint`.
     private func bind(_ type: ZMQSocketType, _ endpoint: String) throws -> ZMQSocket {
         let socket = try ZMQSocket(context, type: type)
+        try security?.configure(socket)
         try socket.set(.maxMessageSize(maxMessageSize))
         try socket.set(.receiveHighWaterMark(receiveHighWaterMark))
         try socket.bind(endpoint)
@@ -174,6 +191,15 @@ public struct IngestService: Sendable {
                     rejection.reason == .nonFiniteValue ? .measuresRejectedNonFinite : .measuresRejectedTimestamp)
             }
         }
+    }
+}
+
+/// ``receive(_:)`` with the sender's `User-Id`.
+func receiveMessage(_ socket: ZMQSocket) async throws -> ZMQReceivedMessage? {
+    do {
+        return try await socket.receiveMessage(timeout: .milliseconds(250))
+    } catch is CancellationError {
+        return nil
     }
 }
 

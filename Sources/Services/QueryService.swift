@@ -1,3 +1,4 @@
+import AccessControl
 import Logging
 import Storage
 import Synchronization
@@ -20,6 +21,8 @@ public struct QueryService: Sendable {
     public var maxConcurrentRequests = 64
     /// The longest a request may take before it is answered `unavailable`.
     public var requestDeadline: Duration = .seconds(15)
+    /// CURVE and client roles on the socket (docs/security.md); nil: an open socket.
+    public var security: ServerSecurity?
     /// How long `refresh` waits for a metric's lease held elsewhere.
     public var refreshLeaseWait: Duration = .seconds(10)
     public static let version = "0.1.0-dev"
@@ -42,6 +45,7 @@ public struct QueryService: Sendable {
     public func run(endpoint: String, ready: @Sendable () -> Void = {}) async throws {
         let socket = try ZMQSocket(context, type: .router)
         try socket.set(.maxMessageSize(maxMessageSize))
+        try security?.configure(socket)
         try socket.bind(endpoint)
         ready()
         defer { socket.close() }
@@ -54,9 +58,11 @@ public struct QueryService: Sendable {
                     // ROUTER drops, never blocks, for a peer that is gone or full.
                     _ = try await socket.send(reply, timeout: .seconds(1))
                 }
-                guard let frames = try await socket.receive(timeout: .milliseconds(250), wakeup: wakeup),
-                    frames.count >= 2
+                guard let message = try await socket.receiveMessage(timeout: .milliseconds(250), wakeup: wakeup),
+                    message.parts.count >= 2
                 else { continue }
+                let frames = message.parts
+                let access = Access(userID: message.userID, authenticated: security != nil)
                 let isRequest = frames[1].isEmpty
                 let envelope = Array(frames.prefix(isRequest ? 2 : 1))
                 let payload = Array(frames.dropFirst(envelope.count))
@@ -70,7 +76,7 @@ public struct QueryService: Sendable {
                 }
                 outbox.inFlight.add(1, ordering: .relaxed)
                 group.addTask {
-                    let (verb, body) = await self.handle(payload, deadline: self.requestDeadline)
+                    let (verb, body) = await self.handle(payload, deadline: self.requestDeadline, access: access)
                     outbox.put(envelope + [Array(verb.utf8), body])
                     wakeup.ring()
                 }
@@ -79,9 +85,9 @@ public struct QueryService: Sendable {
     }
 
     /// Answers one request within `deadline` (then `unavailable`, and the work is cancelled).
-    public func handle(_ payload: [[UInt8]], deadline: Duration) async -> (String, [UInt8]) {
+    public func handle(_ payload: [[UInt8]], deadline: Duration, access: Access = .open) async -> (String, [UInt8]) {
         await withTaskGroup(of: (String, [UInt8])?.self) { group in
-            group.addTask { await self.handle(payload) }
+            group.addTask { await self.handle(payload, access: access) }
             group.addTask {
                 try? await Task.sleep(for: deadline)
                 return Task.isCancelled ? nil : (Verb.error, [])
@@ -99,7 +105,7 @@ public struct QueryService: Sendable {
     }
 
     /// Answers one request (verb frame, JSON frame).
-    public func handle(_ payload: [[UInt8]]) async -> (String, [UInt8]) {
+    public func handle(_ payload: [[UInt8]], access: Access = .open) async -> (String, [UInt8]) {
         counters.add(.queries)
         do {
             guard let verb = payload.first, verb == Array(Verb.query.utf8) else {
@@ -109,7 +115,14 @@ public struct QueryService: Sendable {
             guard payload.count == 2 else {
                 throw ProtocolError(.badRequest, "a query is one frame holding a JSON object")
             }
-            return (Verb.ok, try await answer(try QueryRequest.decode(payload[1])))
+            let request = try QueryRequest.decode(payload[1])
+            guard access.mayQuery(changing: request.changesState) else {
+                counters.add(.requestsForbidden)
+                throw ProtocolError(
+                    .forbidden,
+                    "the role \(access.roleName) may not \(request.changesState ? "change anything" : "query")")
+            }
+            return (Verb.ok, try await answer(request))
         } catch let error as ProtocolError {
             counters.add(.queryErrors)
             return (Verb.error, ErrorReply(error).encoded())

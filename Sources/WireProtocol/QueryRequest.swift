@@ -368,3 +368,19 @@ extension Fill {
         return true
     }
 }
+
+extension QueryRequest {
+    /// Whether the request changes what is stored or configured: such requests
+    /// need the `admin` role on an authenticated socket (docs/security.md). A
+    /// `refresh` only processes measures already accepted, so readers may ask it.
+    public var changesState: Bool {
+        switch self {
+        case .capabilities, .status, .getArchivePolicy, .listArchivePolicies, .listArchivePolicyRules, .getMetric,
+            .listMetrics, .getMeasures, .aggregates:
+            false
+        case .createArchivePolicy, .deleteArchivePolicy, .createArchivePolicyRule, .deleteArchivePolicyRule,
+            .createMetric, .deleteMetric, .releaseQuarantine:
+            true
+        }
+    }
+}

@@ -19,6 +19,8 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
     case notFound = "not_found"
     case conflict
     case `internal`
+    /// The client's key has a role that may not do this (docs/security.md).
+    case forbidden
 }
 
 /// Why one measure of an accepted message was rejected.

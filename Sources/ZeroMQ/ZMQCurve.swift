@@ -5,6 +5,13 @@ public struct ZMQCurveKeyPair: Sendable, Hashable {
     public let publicKey: String
     public let secretKey: String
 
+    /// A pair from its two keys, Z85 (a stored pair, whose public key was derived
+    /// from its secret with `zmq_curve_public`).
+    public init(publicKey: String, secretKey: String) {
+        self.publicKey = publicKey
+        self.secretKey = secretKey
+    }
+
     /// Generates a new key pair; fails unless libzmq was built with CURVE.
     /// The corresponding C function is `zmq_curve_keypair`.
     public static func generate() throws(ZMQError) -> ZMQCurveKeyPair {

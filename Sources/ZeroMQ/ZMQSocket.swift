@@ -189,8 +189,16 @@ public final class ZMQSocket {
     /// first part the rest are read without waiting.
     /// The corresponding C functions are `zmq_msg_recv` and `zmq_msg_more`.
     public func receive(mode: Mode = .blocking) throws(ZMQError) -> [[UInt8]]? {
+        try receiveMessage(mode: mode)?.parts
+    }
+
+    /// ``receive(mode:)`` with what the security handshake established about the
+    /// sender: the `User-Id` a ZAP handler gave its connection (nil without one).
+    /// The corresponding C function is also `zmq_msg_gets`.
+    public func receiveMessage(mode: Mode = .blocking) throws(ZMQError) -> ZMQReceivedMessage? {
         let handle = try openHandle("zmq_msg_recv")
         var parts: [[UInt8]] = []
+        var userID: String?
         zmq_msg_init(message)
         defer { zmq_msg_close(message) }
         while true {
@@ -201,13 +209,16 @@ public final class ZMQSocket {
                 if error.code == EAGAIN && parts.isEmpty { return nil }
                 throw error
             }
+            if parts.isEmpty, let property = zmq_msg_gets(message, "User-Id") {
+                userID = String(cString: property)
+            }
             let size = zmq_msg_size(message)
             if let data = zmq_msg_data(message), size > 0 {
                 parts.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
             } else {
                 parts.append([])
             }
-            if c_zmq_msg_more(message) == 0 { return parts }
+            if c_zmq_msg_more(message) == 0 { return ZMQReceivedMessage(parts: parts, userID: userID) }
         }
     }
 
@@ -237,6 +248,16 @@ public final class ZMQSocket {
         }
     }
 
+    /// ``receive(timeout:)`` with the sender's `User-Id` (``receiveMessage(mode:)``).
+    nonisolated(nonsending) public func receiveMessage(timeout: Duration? = nil) async throws -> ZMQReceivedMessage? {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            if let message = try receiveMessage(mode: .dontWait) { return message }
+            if try events.contains(.pollIn) { continue }
+            if try await waitForEvents(until: deadline) == false { return nil }
+        }
+    }
+
     /// Waits for ZMQ_FD; `false` if the deadline passed.
     nonisolated(nonsending) private func waitForEvents(until deadline: ContinuousClock.Instant?) async throws -> Bool {
         if let deadline, deadline <= .now { return false }
@@ -245,5 +266,17 @@ public final class ZMQSocket {
         case .timedOut: return false
         case .cancelled: throw CancellationError()
         }
+    }
+}
+
+/// A received multipart message and its sender's `User-Id`, which a ZAP handler
+/// sets for each connection it accepts (the role of the client's key, in Orzo).
+public struct ZMQReceivedMessage: Sendable, Hashable {
+    public let parts: [[UInt8]]
+    public let userID: String?
+
+    public init(parts: [[UInt8]], userID: String?) {
+        self.parts = parts
+        self.userID = userID
     }
 }

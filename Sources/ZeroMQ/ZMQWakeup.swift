@@ -49,12 +49,21 @@ extension ZMQSocket {
     ) async throws
         -> [[UInt8]]?
     {
+        try await receiveMessage(timeout: timeout, wakeup: wakeup)?.parts
+    }
+
+    /// ``receive(timeout:wakeup:)`` with the sender's `User-Id` (``receiveMessage(mode:)``).
+    nonisolated(nonsending) public func receiveMessage(
+        timeout: Duration? = nil, wakeup: ZMQWakeup
+    ) async throws
+        -> ZMQReceivedMessage?
+    {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         let socketFD = try fileDescriptor
         let wakeFD = wakeup.fd
         while true {
             if wakeup.drain() { return nil }
-            if let message = try receive(mode: .dontWait) { return message }
+            if let message = try receiveMessage(mode: .dontWait) { return message }
             if try events.contains(.pollIn) { continue }
             if let deadline, deadline <= .now { return nil }
             // Whichever descriptor turns readable first; the other wait is cancelled.

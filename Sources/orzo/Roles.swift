@@ -11,26 +11,33 @@ extension Orzo {
         @OptionGroup var common: CommonOptions
         @OptionGroup var backend: BackendOptions
         @OptionGroup var endpoints: IngestEndpointOptions
+        @OptionGroup var securityOptions: SecurityOptions
 
         func run() async throws {
-            let configuration = try await common.load(backend.flags.merging(endpoints.flags) { $1 })
+            let configuration = try await common.load(
+                backend.flags.merging(endpoints.flags) { $1 }.merging(securityOptions.flags) { $1 })
             let metrics = MetricsExport(configuration)
-            let (storage, indexer) = try await BackendOptions.open(configuration)
+            let push = configuration.string("ingest.push_endpoint")!
+            let ack = configuration.string("ingest.ack_endpoint")!
+            let context = try ZMQContext()
             let counters = ServiceCounters()
+            let security = try RoleSecurity(
+                configuration, endpoints: [push, ack], context: context, counters: counters)
+            let (storage, indexer) = try await BackendOptions.open(configuration)
             var ingestService = IngestService(
-                context: try ZMQContext(), storage: metrics.wrap(storage), directory: MetricDirectory(indexer: indexer),
+                context: context, storage: metrics.wrap(storage), directory: MetricDirectory(indexer: indexer),
                 counters: counters)
             ingestService.maxPutsInFlight = configuration.int("ingest.max_puts_in_flight")
+            ingestService.security = security.security
             let ingest = ingestService
             let notifier = SystemdNotifier()
             let ready = ReadyCounter(expected: 2) {
                 announce("orzo ingest: ready")
                 notifier.notify("READY=1\nSTATUS=accepting measures")
             }
-            let push = configuration.string("ingest.push_endpoint")!
-            let ack = configuration.string("ingest.ack_endpoint")!
             try await runUntilSignalled(notifier: notifier) { group in
                 metrics.add(to: &group)
+                security.addReload(to: &group)
                 let rate = RateMeter()
                 group.addTask("systemd status") {
                     await notifier.keepAlive {
@@ -85,21 +92,27 @@ extension Orzo {
         @OptionGroup var common: CommonOptions
         @OptionGroup var backend: BackendOptions
         @OptionGroup var queryOptions: QueryOptions
+        @OptionGroup var securityOptions: SecurityOptions
 
         func run() async throws {
-            let configuration = try await common.load(backend.flags.merging(queryOptions.flags) { $1 })
+            let configuration = try await common.load(
+                backend.flags.merging(queryOptions.flags) { $1 }.merging(securityOptions.flags) { $1 })
             let metrics = MetricsExport(configuration)
-            let (storage, indexer) = try await BackendOptions.open(configuration)
+            let endpoint = configuration.string("query.endpoint")!
+            let context = try ZMQContext()
             let counters = ServiceCounters()
+            let security = try RoleSecurity(configuration, endpoints: [endpoint], context: context, counters: counters)
+            let (storage, indexer) = try await BackendOptions.open(configuration)
             var queryService = QueryService(
-                context: try ZMQContext(), storage: metrics.wrap(storage), directory: MetricDirectory(indexer: indexer),
+                context: context, storage: metrics.wrap(storage), directory: MetricDirectory(indexer: indexer),
                 counters: counters)
             QueryOptions.configure(&queryService, configuration)
+            queryService.security = security.security
             let query = queryService
             let notifier = SystemdNotifier()
-            let endpoint = configuration.string("query.endpoint")!
             try await runUntilSignalled(notifier: notifier) { group in
                 metrics.add(to: &group)
+                security.addReload(to: &group)
                 group.addTask("query") {
                     try await query.run(endpoint: endpoint) {
                         announce("orzo query: ready")

@@ -21,11 +21,12 @@ extension Orzo {
         @OptionGroup var endpoints: IngestEndpointOptions
         @OptionGroup var queryOptions: QueryOptions
         @OptionGroup var workerOptions: MetricdOptions
+        @OptionGroup var securityOptions: SecurityOptions
 
         func run() async throws {
             let configuration = try await common.load(
                 endpoints.flags.merging(workerOptions.flags) { $1 }.merging(queryOptions.flags) { $1 }
-                    .merging(["data_dir": dataDir]) { $1 })
+                    .merging(securityOptions.flags) { $1 }.merging(["data_dir": dataDir]) { $1 })
             let metrics = MetricsExport(configuration)
             let dataDir = configuration.string("data_dir")!
             let pushEndpoint = configuration.string("ingest.push_endpoint")!
@@ -36,6 +37,9 @@ extension Orzo {
             let storage = metrics.wrap(files)
             let context = try ZMQContext()
             let counters = ServiceCounters()
+            let security = try RoleSecurity(
+                configuration, endpoints: [pushEndpoint, ackEndpoint, queryEndpoint], context: context,
+                counters: counters)
             let directory = MetricDirectory(indexer: indexer)
             let metricd = MetricdOptions.service(
                 configuration, storage: storage, directory: directory, counters: counters)
@@ -43,10 +47,12 @@ extension Orzo {
                 context: context, storage: storage, directory: directory, counters: counters)
             ingestService.onStored = { metricd.wake() }  // one process: no need to wait for the next scan
             ingestService.maxPutsInFlight = configuration.int("ingest.max_puts_in_flight")
+            ingestService.security = security.security
             let ingest = ingestService
             var queryService = QueryService(
                 context: context, storage: storage, directory: directory, counters: counters, metricd: metricd)
             QueryOptions.configure(&queryService, configuration)
+            queryService.security = security.security
             let query = queryService
             let notifier = SystemdNotifier()
             let bound = ReadyCounter(expected: 3) {
@@ -61,6 +67,7 @@ extension Orzo {
             }
             try await runUntilSignalled(notifier: notifier) { group in
                 metrics.add(to: &group)
+                security.addReload(to: &group)
                 group.addTask("systemd status") {
                     let accepting = RateMeter()
                     let aggregating = RateMeter()

@@ -24,10 +24,7 @@ final class RoleProcess: @unchecked Sendable {
 
     func kill(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
 
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
-    }
+    func stop() { _ = stopProcess(process) }
 }
 
 /// A fleet on the test cluster: one query, two ingest and three metricd

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Storage
 import StorageFiles
 import Testing
@@ -49,11 +50,27 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
 
     struct ServeFailed: Error { let output: String }
 
-    func stop() -> Int32 {
-        process.terminate()
+    func stop() -> Int32 { stopProcess(process) }
+
+    /// SIGKILL, for a test whose subject is not the shutdown (a stalled disk would
+    /// make a graceful one long).
+    func kill() {
+        Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        return process.terminationStatus
     }
+}
+
+/// SIGTERM, and the exit status once the process is gone; SIGKILL after 10 s.
+/// Called from `defer`, so it blocks its thread: the bound keeps a slow
+/// shutdown from holding one of the test process's two pool threads for long.
+func stopProcess(_ process: Process) -> Int32 {
+    guard process.isRunning else { return process.terminationStatus }
+    process.terminate()
+    let deadline = ContinuousClock.now + .seconds(10)
+    while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+    if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    return process.terminationStatus
 }
 
 extension FileHandle {

@@ -16,7 +16,7 @@ struct StalledDiskTests {
         let server = try ServeProcess(environment: [
             "ORZO_FAILPOINT": "files.sync", "ORZO_FAILPOINT_ACTION": "stall", "ORZO_FAILPOINT_STALL_MS": "6000",
         ])
-        defer { _ = server.stop() }
+        defer { server.kill() }  // a graceful stop would wait out the stalled syncs
         let client = try OrzoClient(
             endpoints: .init(push: server.push, ack: server.ack, query: server.query), timeout: .seconds(30))
         _ = try await client.createMetric(name: "stall.read")
@@ -44,7 +44,8 @@ struct StalledDiskTests {
         let metric = Array(#"{"op":"get_measures","metric":"stall.read"}"#.utf8)
         let status = Array(#"{"op":"status"}"#.utf8)
         let queryEndpoint = server.query
-        let latencies: [Duration] = try await withCheckedThrowingContinuation { continuation in
+        let (latencies, finished): ([Duration], ContinuousClock.Instant) = try await withCheckedThrowingContinuation {
+            continuation in
             Thread {
                 continuation.resume(
                     with: Result {
@@ -63,11 +64,12 @@ struct StalledDiskTests {
                             }
                             latencies.append(ContinuousClock.now - started)
                         }
-                        return latencies
+                        // Measured here: resuming the test's task can wait for the pool.
+                        return (latencies, ContinuousClock.now)
                     })
             }.start()
         }
-        let answeredBy = ContinuousClock.now - putsSent
+        let answeredBy = finished - putsSent
         print("query latency while syncs stall: max \(latencies.max()!), all answered \(answeredBy) after the puts")
         // A query held behind a stalled sync would take the 6 s stall; and no stall,
         // begun after the puts were sent, can have ended before all were answered.
