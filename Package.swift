@@ -147,7 +147,8 @@ let package = Package(
         .target(
             name: "Statsd",
             dependencies: [
-                "OrzoClient", "Storage", "Timeseries", "WireProtocol", .product(name: "Logging", package: "swift-log"),
+                "OrzoClient", "AccessControl", "Storage", "Timeseries", "WireProtocol",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],

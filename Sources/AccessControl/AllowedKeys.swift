@@ -6,7 +6,8 @@ import Glibc
 ///     # public key (Z85, 40 characters)          role    name
 ///     rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7   agent   web-17
 ///
-/// Blank lines and `#` comments are ignored. A line that does not parse makes
+/// Blank lines and comment lines, whose first field is `#` alone (`# …`: Z85
+/// keys may hold `#`, even first), are ignored. A line that does not parse makes
 /// the whole file refused, with its line number: a reload never half-applies.
 public struct AllowedKeys: Sendable, Hashable {
     public struct Entry: Sendable, Hashable {
@@ -29,9 +30,9 @@ public struct AllowedKeys: Sendable, Hashable {
         var entries: [Entry] = []
         var seen: Set<String> = []
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
-            if fields.isEmpty { continue }
+            let fields = rawLine.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            // Z85 keys may hold '#', even first: a comment is '#' alone as the first field.
+            if fields.isEmpty || fields[0] == "#" { continue }
             let place = "\(source):\(index + 1)"
             guard fields.count >= 3 else {
                 throw ParseError(description: "\(place): expected 'PUBLIC-KEY ROLE NAME', found \(fields.count) fields")

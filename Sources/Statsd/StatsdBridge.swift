@@ -1,3 +1,4 @@
+import AccessControl
 import Logging
 import Metrics
 import NIOCore
@@ -23,6 +24,9 @@ public final class StatsdBridge: Sendable {
         public var endpoints: OrzoClient.Endpoints
         public var prefix: String
         public var maximumBacklog: Int
+        /// CURVE towards an Orzo whose sockets need it (docs/security.md); the key
+        /// needs the `agent` role.
+        public var security: ClientSecurity?
 
         /// How long a flush waits for each acknowledgement: the flush interval,
         /// between 1 and 5 s, so that a slow Orzo delays at most about one flush.
@@ -108,7 +112,8 @@ public final class StatsdBridge: Sendable {
     }
 
     private func flushLoop() async throws {
-        let client = try OrzoClient(endpoints: options.endpoints, timeout: options.putTimeout, attempts: 2)
+        let client = try OrzoClient(
+            endpoints: options.endpoints, timeout: options.putTimeout, attempts: 2, security: options.security)
         var waiting: [String: [Measure]] = [:]
         while !Task.isCancelled {
             do {
@@ -123,7 +128,9 @@ public final class StatsdBridge: Sendable {
         let left = waiting
         let options = options
         _ = await Task {
-            guard let client = try? OrzoClient(endpoints: options.endpoints, timeout: .seconds(5), attempts: 2)
+            guard
+                let client = try? OrzoClient(
+                    endpoints: options.endpoints, timeout: .seconds(5), attempts: 2, security: options.security)
             else {
                 return
             }

@@ -16,6 +16,8 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "Output: table or json.") var format: OutputFormat = .table
     @Flag(help: "Show timestamps in UTC (the default; local time is not supported yet).") var utc = false
     @Option(help: "Seconds to wait for a reply.") var timeout: Double = 10
+    @Option(help: "The server's CURVE public key, Z85 or a .public file (or ORZO_SERVER_KEY).") var serverKey: String?
+    @Option(help: "This client's CURVE secret key file (or ORZO_CLIENT_KEY).") var clientKey: String?
 
     enum OutputFormat: String, ExpressibleByArgument { case table, json }
 
@@ -31,7 +33,11 @@ struct ClientOptions: ParsableArguments {
 
     /// A client of these endpoints: one attempt per request, as a command line tool.
     func connect() throws -> OrzoClient {
-        try OrzoClient(endpoints: .init(push: push, ack: ack, query: query), timeout: .seconds(timeout), attempts: 1)
+        try OrzoClient(
+            endpoints: .init(push: push, ack: ack, query: query), timeout: .seconds(timeout), attempts: 1,
+            security: clientSecurity(
+                serverKey: serverKey ?? environment("ORZO_SERVER_KEY"),
+                clientKeyFile: clientKey ?? environment("ORZO_CLIENT_KEY")))
     }
 
     /// Prints a reply: its JSON, or a table.

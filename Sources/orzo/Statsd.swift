@@ -23,20 +23,26 @@ extension Orzo {
         @Option(help: settingHelp("ingest.ack_endpoint")) var ackEndpoint: String?
         @Option(help: settingHelp("statsd.flush_interval")) var flushInterval: String?
         @Option(help: settingHelp("statsd.prefix")) var prefix: String?
+        @Option(help: settingHelp("client.server_key")) var serverKey: String?
+        @Option(help: settingHelp("client.secret_key_file")) var clientKey: String?
 
         func run() async throws {
             let configuration = try await common.load([
                 "statsd.endpoint": statsdEndpoint, "ingest.ack_endpoint": ackEndpoint,
                 "statsd.flush_interval": flushInterval, "statsd.prefix": prefix,
+                "client.server_key": serverKey, "client.secret_key_file": clientKey,
             ])
             let metrics = MetricsExport(configuration)
             let listen = configuration.hostPort("statsd.endpoint")!
             let ack = configuration.string("ingest.ack_endpoint")!
-            let bridge = StatsdBridge(
-                options: .init(
-                    host: listen.host, port: listen.port,
-                    flushInterval: .milliseconds(Int64(configuration.double("statsd.flush_interval") * 1000)),
-                    endpoints: .init(ack: ack), prefix: configuration.string("statsd.prefix") ?? ""))
+            var options = StatsdBridge.Options(
+                host: listen.host, port: listen.port,
+                flushInterval: .milliseconds(Int64(configuration.double("statsd.flush_interval") * 1000)),
+                endpoints: .init(ack: ack), prefix: configuration.string("statsd.prefix") ?? "")
+            options.security = try clientSecurity(
+                serverKey: configuration.string("client.server_key"),
+                clientKeyFile: configuration.string("client.secret_key_file"))
+            let bridge = StatsdBridge(options: options)
             let notifier = SystemdNotifier()
             try await runUntilSignalled(notifier: notifier) { group in
                 metrics.add(to: &group)
