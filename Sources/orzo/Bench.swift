@@ -62,7 +62,8 @@ extension Orzo {
 
         func run() async throws {
             let endpoints = OrzoClient.Endpoints(push: client.push, ack: client.ack, query: client.query)
-            let admin = try OrzoClient(endpoints: endpoints, timeout: .seconds(client.timeout))
+            let security = try client.security()
+            let admin = try OrzoClient(endpoints: endpoints, timeout: .seconds(client.timeout), security: security)
             if let queryPoints { return try await queryMode(admin, points: queryPoints) }
             if let visibilityProbes { return try await visibilityMode(admin, probes: visibilityProbes) }
             let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -78,7 +79,8 @@ extension Orzo {
                 for index in 0..<clients {
                     let metrics = names[index]
                     group.addTask { [self] in
-                        let connection = try OrzoClient(endpoints: endpoints, timeout: .seconds(client.timeout))
+                        let connection = try OrzoClient(
+                            endpoints: endpoints, timeout: .seconds(client.timeout), security: security)
                         var samples: [Sample] = []
                         for batch in 0..<batches {
                             let first = base + Int64(batch * measures) * 1_000_000_000
@@ -216,10 +218,11 @@ extension Orzo {
             // Eight connections at once: 100,000 metrics one by one would take minutes.
             let endpoints = admin.endpoints
             let timeout = admin.timeout
+            let security = admin.security
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for part in 0..<8 {
                     group.addTask { [policy] in
-                        let connection = try OrzoClient(endpoints: endpoints, timeout: timeout)
+                        let connection = try OrzoClient(endpoints: endpoints, timeout: timeout, security: security)
                         for metric in stride(from: part, to: metrics.count, by: 8) {
                             try await connection.createMetric(name: metrics[metric], archivePolicy: policy)
                         }

@@ -1,3 +1,4 @@
+import AccessControl
 import ArgumentParser
 import Foundation
 import OrzoClient
@@ -35,9 +36,14 @@ struct ClientOptions: ParsableArguments {
     func connect() throws -> OrzoClient {
         try OrzoClient(
             endpoints: .init(push: push, ack: ack, query: query), timeout: .seconds(timeout), attempts: 1,
-            security: clientSecurity(
-                serverKey: serverKey ?? environment("ORZO_SERVER_KEY"),
-                clientKeyFile: clientKey ?? environment("ORZO_CLIENT_KEY")))
+            security: security())
+    }
+
+    /// CURVE towards the server, when keys are given (flags, else the environment).
+    func security() throws -> ClientSecurity? {
+        try clientSecurity(
+            serverKey: serverKey ?? environment("ORZO_SERVER_KEY"),
+            clientKeyFile: clientKey ?? environment("ORZO_CLIENT_KEY"))
     }
 
     /// Prints a reply: its JSON, or a table.

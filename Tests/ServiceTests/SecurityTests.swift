@@ -113,6 +113,38 @@ struct SecurityTests {
         #expect(await code { _ = try await keys.client("admin", server).status() } == nil, "the others still do")
     }
 
+    @Test("the CLI and the Python examples speak CURVE with their keys")
+    func clientsWithKeys() async throws {
+        let keys = try Keys()
+        try keys.writeAllowed(["agent", "reader", "admin"])
+        let server = try ServeProcess(extraArguments: keys.serverArguments)
+        defer { _ = server.stop() }
+        let endpoints = [
+            "--push-endpoint", server.push, "--ack-endpoint", server.ack, "--query-endpoint", server.query,
+        ]
+        func keyArguments(_ name: String) -> [String] {
+            ["--server-key", "\(keys.directory)/server.public", "--client-key", "\(keys.directory)/\(name).secret"]
+        }
+        let created = try await runProcessOffPool(
+            orzoExecutable, ["metric", "create", "cli.cpu"] + endpoints + keyArguments("admin"))
+        #expect(created.status == 0, "\(created.output)")
+        let refused = try await runProcessOffPool(
+            orzoExecutable, ["metric", "delete", "cli.cpu"] + endpoints + keyArguments("reader"))
+        #expect(refused.status != 0 && refused.output.contains("forbidden"), "\(refused.output)")
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let agent = try await runProcessOffPool(
+            URL(fileURLWithPath: "/usr/bin/python3"),
+            [root.appendingPathComponent("examples/python/agent.py").path, "--ack", server.ack, "--push", server.push]
+                + keyArguments("agent") + ["py.cpu", "1.5"])
+        #expect(agent.status == 0 && agent.output.contains("accepted 1"), "\(agent.output)")
+        let query = try await runProcessOffPool(
+            URL(fileURLWithPath: "/usr/bin/python3"),
+            [root.appendingPathComponent("examples/python/query.py").path, "--query", server.query]
+                + keyArguments("reader") + [#"{"op": "get_metric", "name": "py.cpu"}"#])
+        #expect(query.status == 0 && query.output.contains("py.cpu"), "\(query.output)")
+    }
+
     @Test("a bind beyond loopback without keys is refused at start; with allow_insecure it starts, with a warning")
     func insecureBind() async throws {
         let directory = "/tmp/orzo-storage-tests/insecure-\(UInt64.random(in: 0..<UInt64.max))"

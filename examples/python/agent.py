@@ -22,11 +22,28 @@ def measures_frame(points):
     return b"".join(struct.pack("<qd", timestamp_ns, value) for timestamp_ns, value in points)
 
 
+def curve(socket, server_key, client_key):
+    """CURVE towards a server with keys (docs/security.md): its public key (Z85
+    text or a .public file) and this client's secret key file (orzo keys generate)."""
+    if not server_key and not client_key:
+        return
+    if not (server_key and client_key):
+        raise SystemExit("CURVE needs both --server-key and --client-key")
+    if len(server_key) != 40:
+        server_key = open(server_key).read().strip()
+    secret = open(client_key).read().strip().encode()
+    socket.curve_serverkey = server_key.encode()
+    socket.curve_secretkey = secret
+    socket.curve_publickey = zmq.curve_public(secret)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ack", default="tcp://127.0.0.1:5581")
     parser.add_argument("--push", default="tcp://127.0.0.1:5580")
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--server-key", help="the server's CURVE public key, Z85 or a .public file")
+    parser.add_argument("--client-key", help="this client's CURVE secret key file")
     parser.add_argument("pairs", nargs="+", help="NAME VALUE ...")
     args = parser.parse_args()
     if len(args.pairs) % 2:
@@ -39,6 +56,7 @@ def main():
 
     context = zmq.Context()
     dealer = context.socket(zmq.DEALER)
+    curve(dealer, args.server_key, args.client_key)
     dealer.setsockopt(zmq.LINGER, 0)
     dealer.connect(args.ack)
     dealer.send_multipart([b"orzo.v1.put", b"agent-%d" % now] + frames)
@@ -53,6 +71,7 @@ def main():
     print("accepted %d, rejected %d" % (reply["accepted"], reply["rejected"]))
 
     push = context.socket(zmq.PUSH)
+    curve(push, args.server_key, args.client_key)
     push.setsockopt(zmq.LINGER, 1000)
     push.connect(args.push)
     push.send_multipart([b"orzo.v1.put"] + frames)
