@@ -1,3 +1,4 @@
+import AccessControl
 import Foundation
 import Glibc
 import Storage
@@ -39,14 +40,33 @@ final class Fleet: OrzoEndpoints, @unchecked Sendable {
     var ack: String { endpoint("ack0") }
     var query: String { endpoint("query") }
 
-    init() throws {
+    /// With `curve`, every socket the fleet binds is a CURVE server admitting one
+    /// admin key, which ``clientSecurity`` holds (docs/security.md).
+    private(set) var clientSecurity: ClientSecurity?
+
+    init(curve: Bool = false) throws {
         guard let conf = cephConf() else { throw ServeProcess.ServeFailed(output: "ORZO_TEST_CEPH_CONF is not set") }
         let backend = ["--ceph-conf", conf, "--pool", "orzo-test-services", "--namespace", "fleet-\(id)"]
-        processes.append(try RoleProcess(["query"] + backend + ["--query-endpoint", endpoint("query")]))
+        var security: [String] = []
+        if curve {
+            let directory = "/tmp/orzo-fleet-\(id)-keys"
+            mkdir(directory, 0o700)
+            let server = try KeyFiles.generate(base: "\(directory)/server")
+            let admin = try KeyFiles.generate(base: "\(directory)/admin")
+            try "\(admin) admin fleet-test\n".write(
+                toFile: "\(directory)/allowed-keys", atomically: true, encoding: .utf8)
+            clientSecurity = ClientSecurity(
+                serverPublicKey: server, clientKeys: try KeyFiles.readSecret("\(directory)/admin.secret"))
+            security = [
+                "--server-secret-key-file", "\(directory)/server.secret", "--allowed-keys-file",
+                "\(directory)/allowed-keys",
+            ]
+        }
+        processes.append(try RoleProcess(["query"] + backend + security + ["--query-endpoint", endpoint("query")]))
         for index in 0..<2 {
             processes.append(
                 try RoleProcess(
-                    ["ingest"] + backend + [
+                    ["ingest"] + backend + security + [
                         "--push-endpoint", endpoint("push\(index)"), "--ack-endpoint", endpoint("ack\(index)"),
                     ]))
         }

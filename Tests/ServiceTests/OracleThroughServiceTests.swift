@@ -63,6 +63,15 @@ struct OracleThroughServiceTests {
         try await replay(through: fleet, label: "a fleet on Ceph")
     }
 
+    @Test(
+        "at least 50 oracle cases give Gnocchi's aggregates through a fleet on Ceph with CURVE on every socket",
+        .enabled(if: fleetEnabled))
+    func throughFleetWithCurve() async throws {
+        let fleet = try Fleet(curve: true)
+        defer { fleet.stop() }
+        try await replay(through: fleet, label: "a fleet on Ceph with CURVE")
+    }
+
     func replay(through server: any OrzoEndpoints, label: String) async throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../TimeseriesTests/Fixtures/golden-aggregation.json")

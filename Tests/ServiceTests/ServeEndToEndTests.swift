@@ -1,3 +1,4 @@
+import AccessControl
 import Foundation
 import Glibc
 import Storage
@@ -12,6 +13,12 @@ protocol OrzoEndpoints: Sendable {
     var push: String { get }
     var ack: String { get }
     var query: String { get }
+    /// CURVE keys for a server whose sockets need them; nil for open sockets.
+    var clientSecurity: ClientSecurity? { get }
+}
+
+extension OrzoEndpoints {
+    var clientSecurity: ClientSecurity? { nil }
 }
 
 /// `orzo serve` as a real process, spoken to over real ZeroMQ sockets.
@@ -91,6 +98,7 @@ struct Client {
 
     func put(_ frames: [[UInt8]]) async throws -> (String, [UInt8], [String: Any]) {
         let dealer = try ZMQSocket(context, type: .dealer)
+        try server.clientSecurity?.configure(dealer)
         try dealer.connect(server.ack)
         #expect(try await dealer.send(frames, timeout: .seconds(5)))
         let reply = try #require(try await dealer.receive(timeout: .seconds(10)))
@@ -100,6 +108,7 @@ struct Client {
 
     func query(_ request: [String: Any]) async throws -> (String, Any) {
         let req = try ZMQSocket(context, type: .req)
+        try server.clientSecurity?.configure(req)
         try req.connect(server.query)
         let body = try JSONSerialization.data(withJSONObject: request)
         #expect(try await req.send([Array(Verb.query.utf8), Array(body)], timeout: .seconds(5)))
@@ -111,6 +120,7 @@ struct Client {
     /// bit for bit; JSONSerialization on Linux rounds them).
     func measures(_ request: [String: Any]) async throws -> [Row] {
         let req = try ZMQSocket(context, type: .req)
+        try server.clientSecurity?.configure(req)
         try req.connect(server.query)
         let body = try JSONSerialization.data(withJSONObject: request)
         #expect(try await req.send([Array(Verb.query.utf8), Array(body)], timeout: .seconds(5)))
