@@ -137,8 +137,9 @@ extension Setting {
             kind: .positiveInteger, help: "Aggregation workers in this process.", roles: ["serve", "metricd"]),
         Setting(
             key: "metricd.lease_seconds", environment: "ORZO_LEASE_SECONDS", flag: "lease-seconds",
-            defaultValue: "30", kind: .positiveInteger,
-            help: "Lease on a metric during a cycle: how long a crashed worker's metrics wait for another.",
+            defaultValue: "10", kind: .positiveInteger,
+            help:
+                "Lease on a metric during a cycle, renewed every third of it while the cycle runs: how long a crashed or stalled worker's metrics wait for another (on files, a dead process's are taken at once).",
             roles: ["serve", "metricd"]),
         Setting(
             key: "metricd.cycles_in_flight", environment: "ORZO_CYCLES_IN_FLIGHT", flag: "cycles-in-flight",

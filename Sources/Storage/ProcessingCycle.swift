@@ -35,6 +35,39 @@ public struct ProcessingCycle: Sendable {
     public func process(_ metric: MetricID, policy: ArchivePolicy) async throws -> CycleOutcome {
         guard let lease = try await storage.acquireLease(metric, duration: leaseDuration) else { return .busy }
         Failpoint.afterLease.hit()
+        return try await renewing(lease) { try await run(metric, policy: policy, lease: lease) }
+    }
+
+    /// Runs `body` while renewing `lease` every third of its duration, so that a
+    /// long cycle (a large backlog, a slow disk or OSD) keeps its metric, and the
+    /// lease can be short: a process that dies or stalls stops renewing, and its
+    /// metrics are taken over within one lease. A renewal that finds the lease
+    /// lost stops; the cycle's commit is then refused (fencing).
+    private func renewing<T: Sendable>(
+        _ lease: MetricLease, _ body: () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let storage = storage
+            let period = leaseDuration / 3
+            let duration = leaseDuration
+            group.addTask {
+                while !Task.isCancelled {
+                    do {
+                        try await Task.sleep(for: period)
+                        if try await !storage.renewLease(lease, duration: duration) { return }
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        continue  // the store is down for now: the next renewal may pass
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+
+    private func run(_ metric: MetricID, policy: ArchivePolicy, lease: MetricLease) async throws -> CycleOutcome {
         do {
             let aggregations = policy.aggregations.map(AggregationKey.init)
             let snapshot = try await storage.load(

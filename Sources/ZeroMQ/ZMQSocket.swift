@@ -209,7 +209,9 @@ public final class ZMQSocket {
                 if error.code == EAGAIN && parts.isEmpty { return nil }
                 throw error
             }
-            if parts.isEmpty, let property = zmq_msg_gets(message, "User-Id") {
+            // Not only the first part: a ROUTER's routing-id frame lacks the metadata when
+            // ZMQ_EVENTS prefetched the message (libzmq 4.3.4), the parts from the pipe have it.
+            if userID == nil, let property = zmq_msg_gets(message, "User-Id") {
                 userID = String(cString: property)
             }
             let size = zmq_msg_size(message)

@@ -199,6 +199,37 @@ struct CrashTests {
                 == .processed(measures: 50, droppedTooOld: 0, more: false))
     }
 
+    @Test("a cycle three times longer than its lease keeps it by renewing, and commits", arguments: processBackends)
+    func renewal(backend: Backend) async throws {
+        let (storage, namespace) = try await Harness.store(backend)
+        let metric = MetricID.random()
+        try await storage.appendMeasures([metric: StorageFixtures.measures(0..<100)])
+        // A 1 s lease; the cycle stalls 3 s after loading (a slow disk or OSD).
+        var environment = ProcessInfo.processInfo.environment
+        environment["ORZO_FAILPOINT"] = Failpoint.afterLoad.rawValue
+        environment["ORZO_FAILPOINT_ACTION"] = "stall"
+        environment["ORZO_FAILPOINT_STALL_MS"] = "3000"
+        let holder = try Harness.start(["process", metric.rawValue], namespace: namespace, environment: environment)
+        // Another worker finds the metric busy after the first lease would have ended
+        // (1 s) and while the holder still stalls (until about 3 s after it started).
+        let started = ContinuousClock.now
+        var busyAfterExpiry = 0
+        try await Task.sleep(for: .milliseconds(1500))
+        while ContinuousClock.now - started < .milliseconds(2800) {
+            if let taken = try await storage.acquireLease(metric, duration: .seconds(1)) {
+                try await storage.releaseLease(taken)
+                Issue.record("the lease was taken while its holder was renewing it")
+                break
+            }
+            busyAfterExpiry += 1
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let exit = await Harness.wait(holder)
+        #expect(exit.status == 0, "\(exit)")
+        #expect(busyAfterExpiry > 0)
+        #expect(try await storage.counters(metric).measuresProcessed == 100, "the long cycle committed")
+    }
+
     @Test("a holder paused past its lease resumes and none of its writes land", arguments: processBackends)
     func pausedHolder(backend: Backend) async throws {
         let (storage, namespace) = try await Harness.store(backend)
@@ -268,7 +299,7 @@ enum Harness {
     /// With `stopping`, the process stops itself at `failpoint` instead of dying there.
     static func start(
         _ arguments: [String], namespace: String, failpoint: Failpoint? = nil, stopping: Bool = false,
-        output: Pipe? = nil, leaseMilliseconds: Int = 1000
+        output: Pipe? = nil, leaseMilliseconds: Int = 1000, environment given: [String: String]? = nil
     ) throws -> Process {
         let location: [String]
         if namespace.hasPrefix("dir:") {
@@ -280,9 +311,11 @@ enum Harness {
         let process = Process()
         process.executableURL = executable
         process.arguments = location + ["--lease-ms", "\(leaseMilliseconds)"] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["ORZO_FAILPOINT"] = failpoint?.rawValue
-        environment["ORZO_FAILPOINT_ACTION"] = stopping ? "stop" : nil
+        var environment = given ?? ProcessInfo.processInfo.environment
+        if given == nil {
+            environment["ORZO_FAILPOINT"] = failpoint?.rawValue
+            environment["ORZO_FAILPOINT_ACTION"] = stopping ? "stop" : nil
+        }
         process.environment = environment
         process.standardOutput = output ?? FileHandle.nullDevice
         try process.run()
