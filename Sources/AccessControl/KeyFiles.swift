@@ -51,7 +51,9 @@ public enum KeyFiles {
 
     /// A public key given as Z85 text, or as the path of a `.public` file.
     public static func publicKey(_ textOrPath: String) throws(KeyFileError) -> String {
-        if Z85.isKey(textOrPath) { return textOrPath }
+        // A file first: a path can be 40 characters of the Z85 alphabet too
+        // ("/tmp/orzo-curve-bench/keys/server.public" is).
+        if access(textOrPath, F_OK) != 0 && Z85.isKey(textOrPath) { return textOrPath }
         guard let text = readText(textOrPath) else {
             throw KeyFileError(
                 description: "'\(textOrPath.prefix(64))' is neither a Z85 public key nor a readable key file")

@@ -48,3 +48,14 @@ struct ZAPHandlerTests {
         #expect(wrong.isEmpty, "\(wrong)")
     }
 }
+
+@Test("a public key argument that is a 40-character path is read as a file, not taken for a key")
+func fortyCharacterPath() throws {
+    let directory = "/tmp/orzo-curve-bench-\(UInt32.random(in: 10_000..<100_000))"
+    mkdir(directory, 0o700)
+    let key = try KeyFiles.generate(base: "\(directory)/abcde")
+    let path = "\(directory)/abcde.public"  // 40 characters, all of the Z85 alphabet
+    #expect(path.count == 40 && Z85.isKey(path))
+    #expect(try KeyFiles.publicKey(path) == key)
+    #expect(try KeyFiles.publicKey(key) == key)
+}

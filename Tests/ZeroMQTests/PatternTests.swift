@@ -89,7 +89,9 @@ struct PatternTests {
         #expect(try await pull.receive(timeout: .milliseconds(200)) == nil)
         let waited = ContinuousClock.now - start
         // A generous upper bound: the suite runs in parallel on two cores.
-        #expect(waited >= .milliseconds(190) && waited < .seconds(15), "waited \(waited)")
+        // The upper bound only tells "honoured" from "never returns": the test process
+        // shares its two pool threads with every other suite.
+        #expect(waited >= .milliseconds(190) && waited < .seconds(60), "waited \(waited)")
     }
 
     @Test("bad endpoints and closed sockets give typed errors")
