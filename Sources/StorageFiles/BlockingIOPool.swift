@@ -5,10 +5,11 @@ import NIOPosix
 /// cooperative pool, which has one thread per core: on a two-core host one slow
 /// sync there stalled ingest, queries and workers together (docs/storage-files.md,
 /// "Threads"). One pool per process, shared by its stores; its threads are
-/// many more than the cores because they mostly wait on the disk, and syncs in
-/// flight together share journal commits.
+/// many more than the cores because they mostly wait on the disk (a `syncfs`
+/// under load can take seconds, and a lease operation queued behind a full pool
+/// would outlive its lease), and syncs in flight together share journal commits.
 enum BlockingIOPool {
-    static let threads = 16
+    static let threads = 64
 
     static let shared: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: threads)

@@ -76,7 +76,7 @@ final class Fleet: OrzoEndpoints, @unchecked Sendable {
         processes += metricds
     }
 
-    func stop() { processes.forEach { $0.stop() } }
+    func stop() { stopProcesses(processes.map(\.process)) }
 }
 
 func cephConf() -> String? {

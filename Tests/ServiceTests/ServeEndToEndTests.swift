@@ -71,13 +71,21 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
 /// Called from `defer`, so it blocks its thread: the bound keeps a slow
 /// shutdown from holding one of the test process's two pool threads for long.
 func stopProcess(_ process: Process) -> Int32 {
-    guard process.isRunning else { return process.terminationStatus }
-    process.terminate()
+    stopProcesses([process])[0]
+}
+
+/// ``stopProcess(_:)`` for several at once: all are asked to stop first, so the
+/// wait is the slowest one's, not the sum.
+@discardableResult
+func stopProcesses(_ processes: [Process]) -> [Int32] {
+    for process in processes where process.isRunning { process.terminate() }
     let deadline = ContinuousClock.now + .seconds(10)
-    while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
-    if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-    process.waitUntilExit()
-    return process.terminationStatus
+    while processes.contains(where: \.isRunning) && ContinuousClock.now < deadline { usleep(10_000) }
+    for process in processes where process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+    return processes.map { process in
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
 }
 
 extension FileHandle {

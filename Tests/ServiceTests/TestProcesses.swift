@@ -97,7 +97,7 @@ final class RoleGroup: OrzoEndpoints, @unchecked Sendable {
         }
     }
 
-    func stop() { processes.forEach { $0.stop() } }
+    func stop() { stopProcesses(processes.map(\.process)) }
 
     /// The group's namespace on the test cluster, from this process (Ceph stores only).
     func cephIOContext() async throws -> RadosIOContext {

@@ -142,9 +142,16 @@ struct StorageConformanceTests {
     func leases(backend: Backend) async throws {
         let storage = try await backend.make()
         let metric = MetricID.random()
+        let firstAt = ContinuousClock.now
         let first = try #require(try await storage.acquireLease(metric, duration: .seconds(30)))
-        #expect(try await storage.acquireLease(metric, duration: .seconds(30)) == nil)
-        #expect(try await storage.renewLease(first, duration: .seconds(30)))
+        let early = try await storage.acquireLease(metric, duration: .seconds(30))
+        // Excluded while the lease runs: checked unless the machine was so loaded that
+        // the lease ran out between the two calls.
+        if ContinuousClock.now - firstAt < .seconds(30) {
+            #expect(early == nil)
+            #expect(try await storage.renewLease(first, duration: .seconds(30)))
+        }
+        if let early { try await storage.releaseLease(early) }
         try await storage.releaseLease(first)
         let asked = ContinuousClock.now
         let short = try #require(try await storage.acquireLease(metric, duration: .seconds(3)))
