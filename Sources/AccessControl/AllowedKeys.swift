@@ -1,3 +1,4 @@
+import CZeroMQ
 import Glibc
 
 /// The client keys a server accepts, each with a role and a name: a text file,
@@ -73,22 +74,12 @@ public enum Z85 {
         text.utf8.count == 40 && text.utf8.allSatisfy { alphabet.contains($0) }
     }
 
-    /// Encodes bytes whose count is a multiple of 4.
+    /// Encodes bytes whose count is a multiple of 4 (libzmq's `zmq_z85_encode`).
     public static func encode(_ bytes: [UInt8]) -> String? {
         guard bytes.count % 4 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count / 4 * 5)
-        for chunk in stride(from: 0, to: bytes.count, by: 4) {
-            var value = UInt32(bytes[chunk]) << 24 | UInt32(bytes[chunk + 1]) << 16
-            value |= UInt32(bytes[chunk + 2]) << 8 | UInt32(bytes[chunk + 3])
-            var digits = [UInt8](repeating: 0, count: 5)
-            for index in (0..<5).reversed() {
-                digits[index] = alphabet[Int(value % 85)]
-                value /= 85
-            }
-            out += digits
-        }
-        return String(decoding: out, as: UTF8.self)
+        var text = [CChar](repeating: 0, count: bytes.count / 4 * 5 + 1)
+        guard zmq_z85_encode(&text, bytes, bytes.count) != nil else { return nil }
+        return String(decoding: text.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// What logs show of a key: its first 8 characters (public keys only; a
