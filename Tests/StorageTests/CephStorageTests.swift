@@ -47,9 +47,15 @@ struct CephStorageTests {
         #expect(try await ProcessingCycle(storage: reopened).process(metrics[0], policy: testPolicy) != .idle)
     }
 
-    @Test("a RADOS failure reaches callers as StorageError.unavailable, naming the call", .timeLimit(.minutes(1)))
+    @Test("a RADOS failure reaches callers as StorageError.unavailable, naming the call", .timeLimit(.minutes(2)))
     func radosErrorsMapped() async throws {
-        let cluster = try await CephTestPool.cluster()
+        // A connection of its own with a short operation timeout: on a loaded machine,
+        // while other tests create and delete pools, an append that races the delete can
+        // wait for an OSD until the timeout (it took 68 s with the default 30 s on CI).
+        // A timeout is a RADOS failure too, and must be mapped the same way.
+        guard let conf = CephTestPool.environment("ORZO_TEST_CEPH_CONF") else { throw CephTestPool.Missing() }
+        let cluster = try await RadosCluster.connect(
+            RadosConfiguration(configurationFile: conf, operationTimeout: .seconds(8)))
         let pool = "orzo-test-gone-\(MetricID.random().rawValue.prefix(8))"
         try await cluster.createPool(named: pool)
         let storage = try await CephStorage.open(
