@@ -46,12 +46,12 @@ struct MeasureRouter: Sendable {
             var outcome = Outcome()
             var batches: [MetricID: [Measure]] = [:]
             var routes: [String: MetricID] = [:]
+            let records: [String: MetricRecord]
+            do { records = try await directory.metricsCreatingIfNeeded(entries.map(\.name)) } catch {
+                throw .indexer(error)
+            }
             for entry in entries {
-                let record: MetricRecord?
-                do { record = try await directory.metricCreatingIfNeeded(entry.name) } catch {
-                    throw .indexer(error)
-                }
-                guard let record else {
+                guard let record = records[entry.name] else {
                     if refuseUnknown { throw .unknownMetric(entry.name) }
                     outcome.unknown.append((entry.name, entry.measures.count))
                     continue

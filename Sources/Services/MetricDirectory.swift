@@ -72,17 +72,23 @@ public final class MetricDirectory: Sendable {
         cache.withLock { $0.adopt(generation) }
     }
 
-    /// The metric, created through the rules on first use; nil if no rule matches.
-    public func metricCreatingIfNeeded(_ name: String) async throws -> MetricRecord? {
-        if let record = cache.withLock({ $0.byName[name] }) { return record }
-        let epoch = try await ticket().epoch
-        do {
-            let record = try await indexer.ensureMetric(named: name)
-            remember(record, readIn: epoch)
-            return record
-        } catch IndexerError.notFound {
-            return nil
+    /// The metrics of `names`, those not cached resolved (and created through the
+    /// rules) in one call to the indexer; a name without a metric or a rule is absent.
+    public func metricsCreatingIfNeeded(_ names: [String]) async throws -> [String: MetricRecord] {
+        var result: [String: MetricRecord] = [:]
+        var missing: [String] = []
+        cache.withLock { cache in
+            for name in names {
+                if let record = cache.byName[name] { result[name] = record } else { missing.append(name) }
+            }
         }
+        guard !missing.isEmpty else { return result }
+        let epoch = try await ticket().epoch
+        for (name, record) in try await indexer.ensureMetrics(named: missing) {
+            remember(record, readIn: epoch)
+            result[name] = record
+        }
+        return result
     }
 
     public func metric(named name: String) async throws -> MetricRecord? {

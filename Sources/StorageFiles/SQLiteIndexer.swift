@@ -162,6 +162,83 @@ public final class SQLiteIndexer: Indexer {
         }
     }
 
+    /// Existing names in one read; the missing ones created in one transaction
+    /// (one WAL commit for a whole put instead of one per new name).
+    public func ensureMetrics(named names: [String]) async throws -> [String: MetricRecord] {
+        let unique = Array(Set(names))
+        var result = try await existingMetrics(unique)
+        let missing = unique.filter { result[$0] == nil }
+        guard !missing.isEmpty else { return result }
+        let rules = try await rules()
+        let planned = missing.compactMap { name in
+            ArchivePolicyRule.match(name, in: rules).map {
+                MetricRecord(
+                    id: .random(), name: name, archivePolicyName: $0.archivePolicyName, unit: nil,
+                    createdAt: wallClockNanoseconds())
+            }
+        }
+        guard !planned.isEmpty else { return result }
+        let documents = planned.map { ($0, Data(IndexerCoding.encode($0))) }
+        let stored = try await write { db -> [Data] in
+            var policies: [String: Bool] = [:]
+            var stored: [Data] = []
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO metric (name, id, archive_policy_name, document) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(name) DO NOTHING
+                    """)
+            for (record, document) in documents {
+                let policy = record.archivePolicyName
+                if policies[policy] == nil {
+                    policies[policy] =
+                        try Bool.fetchOne(db, sql: "SELECT 1 FROM archive_policy WHERE name = ?", arguments: [policy])
+                        != nil
+                }
+                guard policies[policy] == true else { continue }  // the rule's policy is gone: as no rule
+                try insert.execute(arguments: [record.name, record.id.rawValue, policy, document])
+                if db.changesCount == 0 {
+                    // Another process created it meanwhile: its metric is the one.
+                    if let winner = try Data.fetchOne(
+                        db, sql: "SELECT document FROM metric WHERE name = ?", arguments: [record.name])
+                    {
+                        stored.append(winner)
+                    }
+                } else {
+                    stored.append(document)
+                }
+            }
+            return stored
+        }
+        for document in stored {
+            let record = try IndexerCoding.decodeMetric(Array(document))
+            result[record.name] = record
+        }
+        return result
+    }
+
+    /// The metrics of those names that exist, read in chunks of 500 names (under
+    /// SQLite's limit of bound parameters).
+    private func existingMetrics(_ names: [String]) async throws -> [String: MetricRecord] {
+        guard !names.isEmpty else { return [:] }
+        let documents = try await read { db -> [Data] in
+            var documents: [Data] = []
+            for start in stride(from: 0, to: names.count, by: 500) {
+                let chunk = Array(names[start..<min(start + 500, names.count)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                documents += try Data.fetchAll(
+                    db, sql: "SELECT document FROM metric WHERE name IN (\(marks))",
+                    arguments: StatementArguments(chunk))
+            }
+            return documents
+        }
+        var result: [String: MetricRecord] = [:]
+        for document in documents {
+            let record = try IndexerCoding.decodeMetric(Array(document))
+            result[record.name] = record
+        }
+        return result
+    }
+
     public func metric(named name: String) async throws -> MetricRecord? {
         let data = try await read { db in
             try Data.fetchOne(db, sql: "SELECT document FROM metric WHERE name = ?", arguments: [name])

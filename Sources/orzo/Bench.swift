@@ -13,9 +13,10 @@ extension Orzo {
         static let configuration = CommandConfiguration(
             abstract: "Benchmark a running Orzo: clients in parallel writing batches and reading them back.",
             discussion: """
-                Each client owns --metrics-per-client metrics and sends --batches requests, each with \
-                --measures measures per metric (value 100, timestamps 1 s apart), then (unless \
-                --no-read) reads its first metric's aggregates back. Every request's latency is \
+                Each client owns --metrics-per-client metrics and sends --batches requests (rounds), \
+                each with --measures measures per metric (value 100, timestamps 1 s apart), then (unless \
+                --no-read) reads its first metric's aggregates back. With --metrics-per-put a round is \
+                several requests, each for a slice of the client's metrics. Every request's latency is \
                 recorded. At the end the tool waits until every measure is aggregated (the count \
                 aggregate at 60 s adds up) and reports how long that took. With --output DIR it \
                 writes one CSV per client, summary.json, and latency-over-time graphs as SVG and, \
@@ -26,6 +27,18 @@ extension Orzo {
         @Option(help: "Requests per client.") var batches = 100
         @Option(help: "Measures per metric in each request.") var measures = 100
         @Option(help: "Metrics per client; each request carries a batch for each.") var metricsPerClient = 1
+        @Option(
+            help: """
+                Split each client's metrics over requests of at most this many metrics (the wide \
+                workload: many metrics, few measures each); 0 puts them all in one request.
+                """)
+        var metricsPerPut = 0
+        @Flag(
+            help: """
+                Create no metric beforehand: an archive policy rule matching this run's names lets \
+                the first round's puts create them, as an agent's first report does.
+                """)
+        var createByRule = false
         @Flag(help: "Fire-and-forget writes (PUSH) instead of acknowledged puts.") var push = false
         @Flag(help: "Do not read the measures back after each write.") var noRead = false
         @Flag(help: "Read with refresh: aggregate pending measures first.") var refresh = false
@@ -58,6 +71,7 @@ extension Orzo {
             guard clients > 0, batches > 0, measures > 0, metricsPerClient > 0 else {
                 throw ValidationError("--clients, --batches, --measures and --metrics-per-client must be positive")
             }
+            guard metricsPerPut >= 0 else { throw ValidationError("--metrics-per-put must not be negative") }
         }
 
         func run() async throws {
@@ -68,10 +82,12 @@ extension Orzo {
             if let visibilityProbes { return try await visibilityMode(admin, probes: visibilityProbes) }
             let run = String(UInt32.random(in: 0...UInt32.max), radix: 36)
             let names = (0..<clients).map { c in (0..<metricsPerClient).map { "bench.\(run).c\(c).m\($0)" } }
-            try await prepare(admin, names.flatMap { $0 })
+            try await prepare(admin, names.flatMap { $0 }, rulePattern: createByRule ? "bench.\(run).*" : nil)
+            let chunk = metricsPerPut == 0 ? metricsPerClient : min(metricsPerPut, metricsPerClient)
+            let requestsPerBatch = (metricsPerClient + chunk - 1) / chunk
 
             if let pausePid { kill(pausePid, SIGSTOP) }
-            let progress = ProgressBar(total: clients * batches, label: "bench")
+            let progress = ProgressBar(total: clients * batches * requestsPerBatch, label: "bench")
             let clock = ContinuousClock()
             let started = clock.now
             let base: Nanoseconds = 1_767_225_600 * 1_000_000_000  // 2026-01-01T00:00:00Z, as the seed tool
@@ -87,20 +103,25 @@ extension Orzo {
                             let points = (0..<measures).map {
                                 Measure(timestamp: first + Int64($0) * 1_000_000_000, value: 100)
                             }
-                            let request = Dictionary(uniqueKeysWithValues: metrics.map { ($0, points) })
-                            var at = clock.now
-                            if push {
-                                try await connection.push(request)
-                            } else {
-                                try await connection.put(request)
+                            for part in stride(from: 0, to: metrics.count, by: chunk) {
+                                let request = Dictionary(
+                                    uniqueKeysWithValues: metrics[part..<min(part + chunk, metrics.count)].map {
+                                        ($0, points)
+                                    })
+                                var at = clock.now
+                                if push {
+                                    try await connection.push(request)
+                                } else {
+                                    try await connection.put(request)
+                                }
+                                samples.append(sample(index, batch, .write, started, at, clock.now))
+                                if !noRead {
+                                    at = clock.now
+                                    _ = try await connection.measures(of: metrics[part], refresh: refresh)
+                                    samples.append(sample(index, batch, .read, started, at, clock.now))
+                                }
+                                progress.advance()
                             }
-                            samples.append(sample(index, batch, .write, started, at, clock.now))
-                            if !noRead {
-                                at = clock.now
-                                _ = try await connection.measures(of: metrics[0], refresh: refresh)
-                                samples.append(sample(index, batch, .read, started, at, clock.now))
-                            }
-                            progress.advance()
                         }
                         return samples
                     }
@@ -208,13 +229,19 @@ extension Orzo {
             }
         }
 
-        /// The policy (if missing) and the metrics, so that no rule is needed.
-        private func prepare(_ admin: OrzoClient, _ metrics: [String]) async throws {
+        /// The policy (if missing) and either the metrics, or a rule that lets the
+        /// puts create them.
+        private func prepare(_ admin: OrzoClient, _ metrics: [String], rulePattern: String? = nil) async throws {
             do {
                 try await admin.createArchivePolicy(
                     name: policy,
                     definition: [.init(granularity: 1, points: 86_400), .init(granularity: 60, points: 10_080)])
             } catch let error as OrzoClientError where error.code == "conflict" {}
+            if let rulePattern {
+                try await admin.createArchivePolicyRule(
+                    name: "rule-\(rulePattern.dropLast(2))", metricPattern: rulePattern, archivePolicy: policy)
+                return
+            }
             // Eight connections at once: 100,000 metrics one by one would take minutes.
             let endpoints = admin.endpoints
             let timeout = admin.timeout
@@ -300,7 +327,20 @@ struct BenchRunReport {
             "clients": options.clients, "batches": options.batches, "measures": options.measures,
             "metrics_per_client": options.metricsPerClient, "mode": options.push ? "push" : "ack",
             "read": !options.noRead, "refresh": options.refresh, "policy": options.policy,
+            "metrics_per_put": options.metricsPerPut, "create_by_rule": options.createByRule,
         ]
+    }
+
+    /// Each round's span, from its first write's start to its last write's end
+    /// over all clients (rounds overlap a little: clients do not wait for each other).
+    var rounds: [(seconds: Double, writes: Int)] {
+        let writes = Dictionary(grouping: samples.filter { $0.kind == .write }, by: \.index)
+        return writes.keys.sorted().map { index in
+            let rows = writes[index]!
+            let start = rows.map(\.start).min()!
+            let end = rows.map { $0.start + $0.latency / 1000 }.max()!
+            return (end - start, rows.count)
+        }
     }
 
     func summary(_ kind: Sample.Kind) -> LatencySummary? {
@@ -317,6 +357,14 @@ struct BenchRunReport {
         ]
         for kind in Sample.Kind.allCases {
             if let summary = summary(kind) { lines.append("\(kind.rawValue): \(summary.formatted())") }
+        }
+        if rounds.count > 1 {
+            for (index, round) in rounds.enumerated() {
+                lines.append(
+                    String(
+                        format: "round %d: %.3f s, %.0f measures/s accepted", index + 1, round.seconds,
+                        Double(measures / rounds.count) / round.seconds))
+            }
         }
         if let settled {
             lines.append(
@@ -341,6 +389,11 @@ struct BenchRunReport {
             "measures_per_second": Double(measures) / wall,
         ]
         summary["settled_seconds"] = settled
+        if rounds.count > 1 {
+            summary["rounds"] = rounds.map { round -> [String: Any] in
+                ["seconds": round.seconds, "measures_per_second": Double(measures / rounds.count) / round.seconds]
+            }
+        }
         for kind in Sample.Kind.allCases {
             guard let s = self.summary(kind) else { continue }
             summary[kind.rawValue] = [

@@ -80,6 +80,37 @@ struct IndexerTests {
     }
 
     @Test(
+        "ensureMetrics: existing names found, new ones created by the rules in one call, unmatched ones left out; racing clients agree",
+        arguments: indexerBackends)
+    func ensureMany(backend: IndexerBackend) async throws {
+        let (indexer, location) = try await backend.make()
+        try await indexer.installDefaults()
+        try await indexer.deleteRule(named: "default")
+        try await indexer.createRule(
+            try ArchivePolicyRule(name: "disk", metricPattern: "disk.*", archivePolicyName: "medium"))
+        let existing = try await indexer.createMetric(name: "disk.0", archivePolicyName: "high", unit: "B")
+        let names = (0..<1_200).map { "disk.\($0)" } + ["cpu", "disk.7"]
+        let found = try await indexer.ensureMetrics(named: names)
+        #expect(found.count == 1_200, "every disk.* name, once; cpu matches no rule")
+        #expect(found["cpu"] == nil)
+        #expect(found["disk.0"] == existing, "an existing metric is returned as it is")
+        #expect(found["disk.1"]?.archivePolicyName == "medium")
+        #expect(Set(found.values.map(\.id)).count == 1_200)
+        for name in ["disk.1", "disk.600", "disk.1199"] {
+            #expect(try await indexer.metric(named: name) == found[name], "\(name) is stored as returned")
+        }
+        // Another client (another process) ensuring overlapping names gets the same ids.
+        let other = try await backend.secondClient(at: location) ?? indexer
+        let names2 = (1_100..<1_300).map { "disk.\($0)" }
+        async let first = indexer.ensureMetrics(named: names2)
+        async let second = other.ensureMetrics(named: names2)
+        let (a, b) = try await (first, second)
+        #expect(a == b, "racing creations agree on every metric")
+        #expect(a["disk.1150"] == found["disk.1150"])
+        #expect(try await indexer.metrics(prefix: "disk.", after: nil, limit: 2_000).count == 1_300)
+    }
+
+    @Test(
         "metrics: create, conflict, look up by name and id, list by prefix with paging, delete",
         arguments: indexerBackends)
     func metrics(backend: IndexerBackend) async throws {

@@ -69,6 +69,13 @@ public protocol Indexer: Sendable {
     /// Services; docs/storage-files.md and docs/storage-ceph.md, "Metric identity").
     /// Equal values mean nothing was deleted in between; the values are opaque.
     func generation() async throws -> UInt64
+
+    /// The metrics of `names`, each created on first use with the policy of the
+    /// first matching rule, as ``ensureMetric(named:)`` does one by one. A name
+    /// that no rule matches (or whose rule's policy is gone) is absent from the
+    /// result. Indexers that can create many metrics in one transaction do so: a
+    /// wide put (1,000 new names) made 1,000 commits otherwise.
+    func ensureMetrics(named names: [String]) async throws -> [String: MetricRecord]
 }
 
 extension Indexer {
@@ -88,6 +95,15 @@ extension Indexer {
             }
             return winner
         }
+    }
+
+    /// One by one: the default for indexers without a batched creation.
+    public func ensureMetrics(named names: [String]) async throws -> [String: MetricRecord] {
+        var result: [String: MetricRecord] = [:]
+        for name in names where result[name] == nil {
+            do { result[name] = try await ensureMetric(named: name) } catch IndexerError.notFound {}
+        }
+        return result
     }
 
     /// Creates the default policies and rule if there is no policy and no rule yet.
