@@ -1,6 +1,7 @@
 // swift-tools-version: 6.2
 // Stage benchmarks of Orzo with ordo-one/benchmark (package-benchmark): the
-// codec, the processing step and query encoding. Not part of the tests (timing
+// codec, the processing step, query encoding, and the file store's cost per
+// metric for the ingest and for a worker. Not part of the tests (timing
 // belongs in benchmarks). Run from this directory:
 //
 //   swift package benchmark                                  # run and print
@@ -28,6 +29,8 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Timeseries", package: root.lastPathComponent),
                 .product(name: "WireProtocol", package: root.lastPathComponent),
+                .product(name: "Storage", package: root.lastPathComponent),
+                .product(name: "StorageFiles", package: root.lastPathComponent),
             ],
             path: "Benchmarks/StageBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
