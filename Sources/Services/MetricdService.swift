@@ -58,13 +58,34 @@ public final class MetricdService: Sendable {
     /// Runs the workers until the task is cancelled; a cycle in progress finishes
     /// (cancellation is checked between cycles), so leases are released.
     public func run() async throws {
+        // Told of new measures by the store (inotify on files), idle workers only
+        // rescan as a safety net; otherwise every `idlePause`.
+        let doorbells = doorbells
+        var pause = idlePause
+        let watch: (any IncomingWatch)?
+        do {
+            watch = try storage.watchIncoming { for doorbell in doorbells { doorbell.ring() } }
+        } catch {
+            watch = nil
+            Logger(label: "orzo.metricd").warning(
+                "cannot watch for new measures; idle workers rescan instead",
+                metadata: ["error": "\(error)", "rescan": "\(idlePause)"])
+        }
+        if watch != nil { pause = max(idlePause, watchedRescan) }
+        defer { watch?.stop() }
+        let workerPause = pause
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<workers {
-                group.addTask { try await self.work(worker) }
+                group.addTask { try await self.work(worker, idlePause: workerPause) }
             }
             try await group.waitForAll()
         }
     }
+
+    /// How often idle workers rescan when the store tells them of new measures:
+    /// only to catch what a watch could miss (a process on another host sharing
+    /// the directory over a network filesystem, which inotify does not see).
+    public var watchedRescan: Duration { .seconds(1) }
 
     /// The worker's logger: its lines carry `worker=N`.
     private func logger(_ worker: Int) -> Logger {
@@ -73,7 +94,7 @@ public final class MetricdService: Sendable {
         return logger
     }
 
-    private func work(_ worker: Int) async throws {
+    private func work(_ worker: Int, idlePause: Duration) async throws {
         let cycle = ProcessingCycle(storage: storage, leaseDuration: leaseDuration)
         let logger = logger(worker)
         // Marks already found idle, so an idle metric's entry costs nothing until it is marked again.

@@ -221,4 +221,21 @@ public protocol MetricStorage: Sendable {
     /// damaged, and what crashes left behind. With `repair`, leftovers that are
     /// safe to remove are removed (damaged data never is). Slow, for `orzo check`.
     func inspect(repair: Bool) async throws -> StoreInspection
+
+    /// Calls `onPending` soon after measures are stored in any process sharing
+    /// the store, so that idle workers need not rescan to find them. Nil when
+    /// the store cannot tell (workers then rescan every `metricd.idle_pause`).
+    /// Calls may be spurious, or several for one append; none is lost while
+    /// the watch runs.
+    func watchIncoming(_ onPending: @escaping @Sendable () -> Void) throws -> (any IncomingWatch)?
+}
+
+/// A running ``MetricStorage/watchIncoming(_:)``.
+public protocol IncomingWatch: Sendable {
+    /// Stops the watch; no call of its handler starts after this returns.
+    func stop()
+}
+
+extension MetricStorage {
+    public func watchIncoming(_ onPending: @escaping @Sendable () -> Void) throws -> (any IncomingWatch)? { nil }
 }

@@ -6,8 +6,15 @@ import Timeseries
 
 /// 20 decimal digits: unsigned 64-bit values sort as text.
 public func padded(_ value: UInt64) -> String {
-    let digits = String(value)
-    return String(repeating: "0", count: 20 - digits.count) + digits
+    // Written in place: split names are built for every split a cycle touches.
+    String(unsafeUninitializedCapacity: 20) { buffer in
+        var rest = value
+        for index in stride(from: 19, through: 0, by: -1) {
+            buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
+        return 20
+    }
 }
 
 /// A pending batch: `in.<mark>.<random>`, so batches list in arrival order.
@@ -23,6 +30,15 @@ public func splitPrefix(_ aggregation: AggregationKey) -> String {
 /// the latest split of an aggregation is one omap read of one entry.
 public func splitName(_ aggregation: AggregationKey, _ key: SplitKey) -> String {
     splitPrefix(aggregation) + padded(UInt64.max - (UInt64(bitPattern: key.start) ^ (1 << 63)))
+}
+
+/// The aggregation part of a split name, `s.<method>.<granularity>.` (as
+/// ``splitPrefix(_:)`` writes it), without allocating; nil for other keys.
+public func splitNamePrefix(_ name: String) -> Substring? {
+    guard name.utf8.first == UInt8(ascii: "s"), let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")) else {
+        return nil
+    }
+    return name[...dot]
 }
 
 public func splitStart(_ name: String, _ aggregation: AggregationKey) -> Nanoseconds? {

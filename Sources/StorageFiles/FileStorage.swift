@@ -237,11 +237,17 @@ public final class FileStorage: MetricStorage {
             let frames = (contents?.frames ?? []).prefix(pendingLimit)
             let end = frames.last?.end ?? contents?.start ?? 0
             let token = frames.isEmpty ? [] : ["\(contents!.generation):\(end)"]
+            // The newest split of each aggregation is its smallest name (inverted starts):
+            // one pass over the entries, not one per aggregation.
+            var newest: [Substring: String] = [:]
+            for name in state.entries.keys {
+                guard let prefix = splitNamePrefix(name) else { continue }
+                if let current = newest[prefix], current <= name { continue }
+                newest[prefix] = name
+            }
             var latest: [AggregationKey: StoredSplit] = [:]
             for aggregation in aggregations {
-                let prefix = splitPrefix(aggregation)
-                if let name = state.entries.keys.filter({ $0.hasPrefix(prefix) }).min(), let blob = state.entries[name]
-                {
+                if let name = newest[Substring(splitPrefix(aggregation))], let blob = state.entries[name] {
                     let split = try decodeSplit(blob, metric)
                     latest[aggregation] = StoredSplit(key: split.key, points: split.points)
                 }
@@ -291,12 +297,17 @@ public final class FileStorage: MetricStorage {
                 let current = try cached ?? StateSlots.read(path, metric: metric)
                 var state = current?.state ?? StateFile()
                 state.entries[Self.rawKey] = RawBufferBlob.encode(commit.raw)
+                // Splits older than the oldest to keep have larger names: one pass over the entries.
+                var cuts: [Substring: String] = [:]
                 for (aggregation, oldest) in commit.expireBefore {
-                    let prefix = splitPrefix(aggregation)
-                    let cut = splitName(aggregation, oldest)
-                    for name in state.entries.keys where name.hasPrefix(prefix) && name > cut {
-                        state.entries[name] = nil
+                    cuts[Substring(splitPrefix(aggregation))] = splitName(aggregation, oldest)
+                }
+                if !cuts.isEmpty {
+                    let expired = state.entries.keys.filter { name in
+                        guard let prefix = splitNamePrefix(name), let cut = cuts[prefix] else { return false }
+                        return name > cut
                     }
+                    for name in expired { state.entries[name] = nil }
                 }
                 for (aggregation, splits) in commit.splits {
                     for split in splits where !split.points.isEmpty {
@@ -374,7 +385,8 @@ public final class FileStorage: MetricStorage {
         _ metric: MetricID, _ aggregation: AggregationKey
     ) throws -> [(key: SplitKey, blob: [UInt8])] {
         let state = try loadState(metric)
-        return try state.entries.filter { $0.key.hasPrefix(splitPrefix(aggregation)) }.map { name, blob in
+        let prefix = splitPrefix(aggregation)
+        return try state.entries.filter { $0.key.hasPrefix(prefix) }.map { name, blob in
             guard let start = splitStart(name, aggregation) else {
                 throw StorageError.corrupt(metric, "split key \(name)")
             }

@@ -118,4 +118,8 @@ public struct InstrumentedStorage: MetricStorage {
     }
 
     public func inspect(repair: Bool) async throws -> StoreInspection { try await base.inspect(repair: repair) }
+
+    public func watchIncoming(_ onPending: @escaping @Sendable () -> Void) throws -> (any IncomingWatch)? {
+        try base.watchIncoming(onPending)
+    }
 }

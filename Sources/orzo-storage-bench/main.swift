@@ -24,6 +24,9 @@ var arguments = Array(CommandLine.arguments.dropFirst())
 }
 let dataDirectory = option("--data-dir")
 let cephConf = option("--ceph-conf")
+// --metrics N runs one size instead of 1,000 and 10,000; --rounds R more rounds (for profiles).
+let sizes = option("--metrics").flatMap(Int.init).map { [$0] } ?? [1_000, 10_000]
+let rounds = option("--rounds").flatMap(Int.init) ?? 3
 let concurrency = 16
 
 func makeStorage(_ run: String) async throws -> any MetricStorage {
@@ -62,16 +65,16 @@ let cpu =
 print(
     "orzo-storage-bench on \(dataDirectory != nil ? "files in \(dataDirectory!)" : "Ceph (\(cephConf ?? "?"))"): \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores"
 )
-for metricCount in [1_000, 10_000] {
+for metricCount in sizes {
     let run = "run-\(metricCount)-\(UInt32.random(in: 0..<UInt32.max))"
     let storage = try await makeStorage(run)
     let metrics = (0..<metricCount).map { _ in MetricID.random() }
     let messages = stride(from: 0, to: metrics.count, by: 100).map { Array(metrics[$0..<min($0 + 100, metrics.count)]) }
 
     let cycle = ProcessingCycle(storage: storage)
-    // Round 1 on new metrics (their first state is created), rounds 2 and 3 on
+    // Round 1 on new metrics (their first state is created), the later ones on
     // existing ones: the steady state of a fleet reporting every interval.
-    for round in 1...3 {
+    for round in 1...max(1, rounds) {
         let batch = StorageFixtures.measures(((round - 1) * 10)..<(round * 10))
         var start = ContinuousClock.now
         try await inParallel(messages) { message in
@@ -84,14 +87,15 @@ for metricCount in [1_000, 10_000] {
         }
         let updateTime = seconds(ContinuousClock.now - start)
         var disk = ""
-        if let dataDirectory, round == 3 {
+        if let dataDirectory, round == rounds {
             disk = String(
                 format: ", %.1f KB on disk per metric",
                 Double(diskUsage("\(dataDirectory)/\(run)")) / Double(metricCount) / 1024)
         }
         print(
             String(
-                format: "%6d metrics, round %d: %8.0f appends/s (%5.1f µs each), %8.0f metric updates/s (%6.1f µs each)",
+                format:
+                    "%6d metrics, round %d: %8.0f appends/s (%5.1f µs each), %8.0f metric updates/s (%6.1f µs each)",
                 metricCount, round, Double(metricCount) / appendTime, appendTime * 1e6 / Double(metricCount),
                 Double(metricCount) / updateTime, updateTime * 1e6 / Double(metricCount)) + disk)
     }

@@ -1,5 +1,7 @@
+import Foundation
 import Services
 import Storage
+import StorageFiles
 import Testing
 import Timeseries
 
@@ -30,6 +32,41 @@ struct MetricdWakeTests {
         }
         #expect(counters.value(.measuresProcessed) == 1)
         // Cancellation ends the pause too (the time limit catches a worker that would not stop).
+        running.cancel()
+        _ = try? await running.value
+    }
+
+    @Test(
+        "on files, measures appended through another handle of the directory wake idle workers (inotify), first and later batches",
+        .timeLimit(.minutes(1)))
+    func filesWatch() async throws {
+        let root = "/tmp/orzo-storage-tests/wake-\(getpid())-\(MetricID.random().rawValue.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let storage = try FileStorage(root: root, defaultSackCount: 4)
+        let writer = try FileStorage(root: root, defaultSackCount: 4)  // as an ingest in another process
+        let indexer = MemoryIndexer()
+        try await indexer.installDefaults()
+        let record = try await indexer.createMetric(name: "m", archivePolicyName: "low", unit: nil)
+        let counters = ServiceCounters()
+        // An hour's pause, and nobody calls wake(): only the watch can start the workers.
+        let metricd = MetricdService(
+            storage: storage, directory: MetricDirectory(indexer: indexer), counters: counters, workers: 2,
+            idlePause: .seconds(3600))
+        let running = Task { try await metricd.run() }
+        defer { running.cancel() }
+        let base: Int64 = 1_767_225_600_000_000_000
+        // Batch 1 creates the pending file; batch 2 moves the consumed one back from idle/.
+        for batch in 1...2 {
+            while metricd.idleWorkers < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            try await writer.appendMeasures([
+                record.id: [Measure(timestamp: base + Int64(batch) * 1_000_000_000, value: 1)]
+            ])
+            let deadline = ContinuousClock.now + .seconds(20)
+            while counters.value(.measuresProcessed) < batch && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(counters.value(.measuresProcessed) == batch, "batch \(batch) was aggregated without a rescan")
+        }
         running.cancel()
         _ = try? await running.value
     }

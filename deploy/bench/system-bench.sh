@@ -4,11 +4,18 @@
 # Not part of the tests: it takes minutes and its numbers depend on the load.
 #
 #   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick]
-#                                [--only scaling|ceph-scaling|gnocchi-scaling|visibility | --no-scaling]
+#                                [--only wide|scaling|ceph-scaling|gnocchi-scaling|visibility | --no-scaling]
+#                                [--wide-sizes "10000 100000"]
 #
 # The scaling matrix (1,000 / 10,000 / 100,000 metrics x 1, 2, 4 workers) runs
 # on files, on Ceph with --ceph, and for Gnocchi at the sizes it can drain in
-# bounded time, unless --no-scaling; --only runs one of the three alone.
+# bounded time, unless --no-scaling; --only runs one of them alone.
+#
+# The wide workload (issue 15: the shape of real fleets) puts 1 measure into each
+# of N metrics per round, in acknowledged puts of 1,000 metrics from 4 clients,
+# 3 rounds (the first creates the metrics through a rule), on `orzo serve`; and
+# the same measures in the same request sizes through Gnocchi's batch endpoint
+# (its metrics created beforehand, untimed).
 #
 # Gnocchi: ../shared/tools/gnocchi-peer/start_gnocchi.sh must have started it
 # (http://127.0.0.1:8041), unless --no-gnocchi. Every process here talks to
@@ -24,6 +31,7 @@ ROUNDS=3
 GNOCCHI=1
 CEPH=0
 QUICK=0
+WIDE_SIZES="10000 100000"
 PEER=../shared/tools/gnocchi-peer
 GNOCCHI_URL=http://127.0.0.1:8041
 GNOCCHI_PY=${GNOCCHI_PY:-/tmp/gnocchi-peer/venv/bin/python}
@@ -36,6 +44,7 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1; ROUNDS=1 ;;
     --only) ONLY=$2; shift ;;
     --no-scaling) SCALING=0 ;;
+    --wide-sizes) WIDE_SIZES=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -43,7 +52,7 @@ done
 mkdir -p "$OUT"
 log() { printf '\n== %s\n' "$*" | tee -a "$OUT/log.txt" >&2; }
 
-case "$ONLY" in ""|scaling|ceph-scaling|gnocchi-scaling|visibility) ;; *) echo "unknown --only $ONLY" >&2; exit 2 ;; esac
+case "$ONLY" in ""|wide|scaling|ceph-scaling|gnocchi-scaling|visibility) ;; *) echo "unknown --only $ONLY" >&2; exit 2 ;; esac
 [ "$ONLY" = ceph-scaling ] && CEPH=1
 swift build -c release --product orzo >/dev/null
 ORZO="$(swift build -c release --show-bin-path)/orzo"
@@ -98,7 +107,7 @@ ceph_up() {
 
 gnocchi() {
     [ "$GNOCCHI" = 1 ] || return 0
-    timeout 900 "$GNOCCHI_PY" "$PEER/seed_workload.py" "$@" --url "$GNOCCHI_URL" >>"$OUT/log.txt" 2>&1
+    timeout "${GNOCCHI_TIMEOUT:-900}" "$GNOCCHI_PY" "$PEER/seed_workload.py" "$@" --url "$GNOCCHI_URL" >>"$OUT/log.txt" 2>&1
 }
 
 if [ -z "$ONLY" ]; then
@@ -159,6 +168,23 @@ for points in 1440 86400; do
 done
 
 fi  # not --only
+
+if [ -z "$ONLY" ] || [ "$ONLY" = wide ]; then
+    for metrics in $WIDE_SIZES; do
+        log "wide: $metrics metrics x 1 measure per round, 3 rounds, acknowledged puts of 1,000 metrics, 4 clients"
+        pid=$(serve "wide-$metrics")
+        timeout 1200 "$ORZO" bench $(endpoints "wide-$metrics") --clients 4 --metrics-per-client $((metrics / 4)) \
+            --metrics-per-put 1000 --batches 3 --measures 1 --no-read --create-by-rule --settle-seconds 900 \
+            --label "orzo files, wide $metrics" --output "$OUT/wide-orzo-$metrics" | tee -a "$OUT/log.txt"
+        echo "serve peak RSS: $(grep VmHWM /proc/"$pid"/status | awk '{print $2, $3}')" | tee -a "$OUT/wide-orzo-$metrics/rss.txt"
+        stop "$pid"
+        # Gnocchi drains 10,000 one-measure metrics in minutes; 100,000 would take about an hour.
+        if [ "$metrics" -le 10000 ]; then
+            GNOCCHI_TIMEOUT=2400 gnocchi batch --metrics "$metrics" --measures 3 --rounds 3 --metrics-per-request 1000 --batch-clients 4 \
+                --drain-timeout 1500 --out "$OUT/wide-gnocchi-$metrics.json"
+        fi
+    done
+fi
 
 if [ -z "$ONLY" ] && [ "$CEPH" = 1 ]; then
     log "Ceph: throwaway cluster (memstore) on this machine"

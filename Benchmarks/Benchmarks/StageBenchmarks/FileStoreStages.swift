@@ -85,11 +85,11 @@ final class FileStoreStage: @unchecked Sendable {
 
 func fileStoreConfiguration() -> Benchmark.Configuration {
     Benchmark.Configuration(
-    metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxDuration: .seconds(10), maxIterations: 100,
-    thresholds: [
-        .wallClock: .init(relative: [.p50: 30.0, .p90: 75.0]),
-        .mallocCountTotal: .init(relative: [.p50: 10.0]),
-    ])
+        metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxDuration: .seconds(10), maxIterations: 100,
+        thresholds: [
+            .wallClock: .init(relative: [.p50: 30.0, .p90: 75.0]),
+            .mallocCountTotal: .init(relative: [.p50: 10.0]),
+        ])
 }
 
 let fileStoreBenchmarks: @Sendable () -> Void = {
