@@ -2,7 +2,8 @@ import Foundation
 
 /// One timed request of a benchmark run.
 public struct Sample: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable, CaseIterable { case write, read }
+    /// `query`: a reader beside the writers (`orzo bench --query-under-load`).
+    public enum Kind: String, Sendable, Hashable, CaseIterable { case write, read, query }
 
     public let client: Int
     public let index: Int

@@ -198,11 +198,17 @@ enum POSIX {
     }
 
     /// Whether the open file is still the one at `path` (not removed, replaced or moved).
-    static func isCurrent(_ fd: Int32, _ path: String) -> Bool {
+    static func isCurrent(_ fd: Int32, _ path: String) -> Bool { currentSize(fd, path) != nil }
+
+    /// The open file's size if it is still the file at `path` (``isCurrent(_:_:)``),
+    /// from the same `fstat`; nil if it was moved, replaced or removed.
+    static func currentSize(_ fd: Int32, _ path: String) -> Int? {
         var open = stat()
         var named = stat()
-        return fstat(fd, &open) == 0 && open.st_nlink > 0 && stat(path, &named) == 0 && open.st_ino == named.st_ino
-            && open.st_dev == named.st_dev
+        guard fstat(fd, &open) == 0, open.st_nlink > 0, stat(path, &named) == 0, open.st_ino == named.st_ino,
+            open.st_dev == named.st_dev
+        else { return nil }
+        return Int(open.st_size)
     }
 
     // Open-file-description locks (Linux): owned by the open file, not the process,

@@ -50,20 +50,23 @@ enum PendingFile {
             var created = false
             var named = false  // the pending name was (re)created: the directory changed
             var descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-            if descriptor >= 0 {
-                afterOpen?(path)
-            } else if errno == EINTR {
-                continue
-            } else if errno != ENOENT {
-                throw POSIX.error("open", path)
-            } else if rename(idlePath(path), path) == 0 {
-                named = true
-                descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-                if descriptor < 0 && (errno == ENOENT || errno == EINTR) { continue }
-                if descriptor < 0 { throw POSIX.error("open", path) }
-            } else if errno != ENOENT {
-                throw POSIX.error("rename", idlePath(path))
-            } else {
+            if descriptor < 0 && errno == EINTR { continue }
+            if descriptor < 0 && errno != ENOENT { throw POSIX.error("open", path) }
+            if descriptor >= 0 { afterOpen?(path) }
+            // No pending file: the idle one back (a rename, never over a pending file:
+            // it is tried only when there is none, and the other appender racing on it
+            // takes the idle file or creates one with O_EXCL).
+            if descriptor < 0 {
+                if rename(idlePath(path), path) == 0 {
+                    named = true
+                    descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+                    if descriptor < 0 && (errno == ENOENT || errno == EINTR) { continue }
+                    if descriptor < 0 { throw POSIX.error("open", path) }
+                } else if errno != ENOENT {
+                    throw POSIX.error("rename", idlePath(path))
+                }
+            }
+            if descriptor < 0 {
                 descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
                 if descriptor < 0 && (errno == EEXIST || errno == EINTR) { continue }
                 if descriptor < 0 { throw POSIX.error("open", path) }
@@ -72,9 +75,10 @@ enum PendingFile {
             }
             defer { close(descriptor) }
             guard flock(descriptor, LOCK_EX) == 0 else { throw POSIX.error("flock", path) }
-            guard POSIX.isCurrent(descriptor, path) else { continue }  // moved or removed while we waited
+            // Moved or removed while we waited: start over.
+            guard let size = POSIX.currentSize(descriptor, path) else { continue }
             var bytes = frame
-            if created || fileSize(descriptor) < UInt64(headerSize) {
+            if created || size < headerSize {
                 // New, or a creator died before writing the header.
                 var generation = [UInt8]()
                 var random = SystemRandomNumberGenerator()

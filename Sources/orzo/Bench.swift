@@ -2,6 +2,7 @@ import ArgumentParser
 import BenchReport
 import Foundation
 import OrzoClient
+import Synchronization
 import Timeseries
 import WireProtocol
 
@@ -62,6 +63,13 @@ extension Orzo {
         @Option(help: "Reads in query mode.") var queryRepeat = 1000
         @Option(
             help: """
+                While the clients write, one more client reads a metric of this many points (1 s apart) \
+                with get_measures at 1 s, one read after another, and reports their latency (queries \
+                under load).
+                """)
+        var queryUnderLoad: Int?
+        @Option(
+            help: """
                 Visibility mode: this many times, one at a time, put one measure (acknowledged) and                 read the metric (without refresh) until the point is there; reports the time from                 the put until then.
                 """)
         var visibilityProbes: Int?
@@ -86,10 +94,28 @@ extension Orzo {
             let chunk = metricsPerPut == 0 ? metricsPerClient : min(metricsPerPut, metricsPerClient)
             let requestsPerBatch = (metricsPerClient + chunk - 1) / chunk
 
+            var probe: String?
+            if let queryUnderLoad { probe = try await writeQueryMetric(admin, points: queryUnderLoad) }
+
             if let pausePid { kill(pausePid, SIGSTOP) }
             let progress = ProgressBar(total: clients * batches * requestsPerBatch, label: "bench")
             let clock = ContinuousClock()
             let started = clock.now
+            let writing = RunningFlag()
+            let probeMetric = probe
+            let reader = probeMetric.map { metric in
+                Task { [self] () throws -> [Sample] in
+                    let connection = try OrzoClient(
+                        endpoints: endpoints, timeout: .seconds(client.timeout), security: security)
+                    var samples: [Sample] = []
+                    while writing.isSet {
+                        let at = clock.now
+                        _ = try await connection.measures(of: metric, granularity: 1)
+                        samples.append(sample(clients, samples.count, .query, started, at, clock.now))
+                    }
+                    return samples
+                }
+            }
             let base: Nanoseconds = 1_767_225_600 * 1_000_000_000  // 2026-01-01T00:00:00Z, as the seed tool
             let samples = try await withThrowingTaskGroup(of: [Sample].self) { group in
                 for index in 0..<clients {
@@ -128,13 +154,16 @@ extension Orzo {
                 }
                 return try await group.reduce(into: []) { $0 += $1 }
             }
+            writing.clear()
+            let querySamples = try await reader?.value ?? []
             progress.finish()
             let wall = seconds(started.duration(to: clock.now))
             if let pausePid { kill(pausePid, SIGCONT) }
             let settled = try await settle(admin, names.flatMap { $0 })
             let total = clients * batches * measures * metricsPerClient
             let report = BenchRunReport(
-                label: label, samples: samples, wall: wall, settled: settled.map { $0 + wall }, measures: total,
+                label: label, samples: samples + querySamples, wall: wall, settled: settled.map { $0 + wall },
+                measures: total,
                 options: self)
             print(report.text)
             if let output { try report.write(to: output) }
@@ -191,20 +220,8 @@ extension Orzo {
 
         /// Writes `points` measures into a metric, aggregates them, and times reads of all of them.
         private func queryMode(_ admin: OrzoClient, points: Int) async throws {
-            let metric = "bench.query.\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
-            try await prepare(admin, [metric])
-            let base: Nanoseconds = 1_767_225_600 * 1_000_000_000
-            for chunk in stride(from: 0, to: points, by: 10_000) {
-                try await admin.put([
-                    metric: (chunk..<min(chunk + 10_000, points)).map {
-                        Measure(timestamp: base + Int64($0) * 1_000_000_000, value: Double($0 % 97))
-                    }
-                ])
-            }
-            let read = try await admin.measures(of: metric, granularity: 1, refresh: true)
-            guard read.count == min(points, 86_400) else {
-                throw ValidationError("expected \(min(points, 86_400)) points at 1 s, read \(read.count)")
-            }
+            let metric = try await writeQueryMetric(admin, points: points)
+            let read = try await admin.measures(of: metric, granularity: 1)
             let clock = ContinuousClock()
             var latencies: [Double] = []
             let progress = ProgressBar(total: queryRepeat, label: "queries")
@@ -227,6 +244,26 @@ extension Orzo {
                 try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
                     .write(to: URL(fileURLWithPath: "\(output)/query-\(read.count).json"))
             }
+        }
+
+        /// A new metric with `points` measures 1 s apart, aggregated: what query mode
+        /// and --query-under-load read.
+        private func writeQueryMetric(_ admin: OrzoClient, points: Int) async throws -> String {
+            let metric = "bench.query.\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+            try await prepare(admin, [metric])
+            let base: Nanoseconds = 1_767_225_600 * 1_000_000_000
+            for chunk in stride(from: 0, to: points, by: 10_000) {
+                try await admin.put([
+                    metric: (chunk..<min(chunk + 10_000, points)).map {
+                        Measure(timestamp: base + Int64($0) * 1_000_000_000, value: Double($0 % 97))
+                    }
+                ])
+            }
+            let read = try await admin.measures(of: metric, granularity: 1, refresh: true)
+            guard read.count == min(points, 86_400) else {
+                throw ValidationError("expected \(min(points, 86_400)) points at 1 s, read \(read.count)")
+            }
+            return metric
         }
 
         /// The policy (if missing) and either the metrics, or a rule that lets the
@@ -301,6 +338,13 @@ extension Orzo {
             return nil
         }
     }
+}
+
+/// Set until the writers are done; the reader beside them checks it.
+final class RunningFlag: Sendable {
+    private let value = Atomic<Bool>(true)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func clear() { value.store(false, ordering: .relaxed) }
 }
 
 func seconds(_ duration: Duration) -> Double {

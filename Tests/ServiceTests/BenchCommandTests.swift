@@ -42,6 +42,37 @@ struct BenchCommandTests {
         #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
     }
 
+    @Test("the wide workload: puts of a slice of the metrics, created by a rule; per-round rates; a reader beside")
+    func wide() throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let output = "/tmp/orzo-bench-test-\(UInt64.random(in: 0..<UInt64.max))"
+        let (status, text) = try ConfigFileTests.run([
+            "bench", "--clients", "2", "--batches", "3", "--measures", "1", "--metrics-per-client", "250",
+            "--metrics-per-put", "100", "--create-by-rule", "--no-read", "--query-under-load", "1440",
+            "--push-endpoint", server.push, "--ack-endpoint", server.ack, "--query-endpoint", server.query,
+            "--output", output, "--label", "wide",
+        ])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("1500 measures"), "\(text)")
+        for round in 1...3 { #expect(text.contains("round \(round): "), "\(text)") }
+        #expect(text.contains("query: mean / std / min / max"), "\(text)")
+        #expect(text.contains("all aggregated"), "\(text)")
+        // 250 metrics in puts of at most 100: 3 requests per round, per client.
+        let csv = try String(contentsOfFile: "\(output)/client-0.csv", encoding: .utf8)
+        #expect(csv.split(separator: "\n").filter { $0.contains(",write,") }.count == 3 * 3)
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(output)/summary.json")))
+            as? [String: Any]
+        #expect((summary?["rounds"] as? [Any])?.count == 3)
+        // The metrics exist, created by the puts through the run's rule.
+        let (listed, names) = try ConfigFileTests.run([
+            "metric", "list", "--query-endpoint", server.query, "--format", "json", "--limit", "1000",
+        ])
+        #expect(listed == 0, "\(names)")
+        #expect(names.components(separatedBy: ".c1.m249").count == 2, "\(names.prefix(500))")
+    }
+
     @Test("push without reads")
     func pushOnly() throws {
         let server = try ServeProcess()

@@ -61,6 +61,7 @@ cleanup() {
     # Every role this script started, by PID (recorded by start, which runs in a subshell).
     # SIGCONT too: a worker the bench paused (SIGSTOP) when it failed would not die.
     while read -r pid; do kill "$pid" 2>/dev/null || true; kill -CONT "$pid" 2>/dev/null || true; done <"$WORK/pids" 2>/dev/null || true
+    [ "$GNOCCHI" = 1 ] && kill -CONT $(gnocchi_pids) 2>/dev/null || true
     sleep 0.5
     [ -n "${CEPH_DIR:-}" ] && deploy/ceph-dev.sh down "$CEPH_DIR" >/dev/null 2>&1 || true
     rm -rf "$WORK"
@@ -104,6 +105,17 @@ ceph_up() {
     CEPH_DIR="$WORK/ceph"
     CEPH_CONF=$(deploy/ceph-dev.sh up "$CEPH_DIR")
 }
+
+# Gnocchi's processes (and their children) stopped while Orzo is measured, so
+# that its idle metricd and PostgreSQL (about a third of a core here, and their
+# writes, which Orzo's syncfs would flush with its own on the shared root
+# filesystem) do not weigh on Orzo's figures; resumed after, and on exit.
+gnocchi_pids() {
+    local p
+    for p in $(cat /tmp/gnocchi-peer/run/*.pid 2>/dev/null); do echo "$p"; pgrep -P "$p" || true; done
+}
+gnocchi_pause() { [ "$GNOCCHI" = 1 ] && kill -STOP $(gnocchi_pids) 2>/dev/null || true; }
+gnocchi_resume() { [ "$GNOCCHI" = 1 ] && kill -CONT $(gnocchi_pids) 2>/dev/null || true; }
 
 gnocchi() {
     [ "$GNOCCHI" = 1 ] || return 0
@@ -172,12 +184,24 @@ fi  # not --only
 if [ -z "$ONLY" ] || [ "$ONLY" = wide ]; then
     for metrics in $WIDE_SIZES; do
         log "wide: $metrics metrics x 1 measure per round, 3 rounds, acknowledged puts of 1,000 metrics, 4 clients"
+        gnocchi_pause
         pid=$(serve "wide-$metrics")
         timeout 1200 "$ORZO" bench $(endpoints "wide-$metrics") --clients 4 --metrics-per-client $((metrics / 4)) \
             --metrics-per-put 1000 --batches 3 --measures 1 --no-read --create-by-rule --settle-seconds 900 \
             --label "orzo files, wide $metrics" --output "$OUT/wide-orzo-$metrics" | tee -a "$OUT/log.txt"
         echo "serve peak RSS: $(grep VmHWM /proc/"$pid"/status | awk '{print $2, $3}')" | tee -a "$OUT/wide-orzo-$metrics/rss.txt"
         stop "$pid"
+        rm -rf "$WORK/data-wide-$metrics"
+        # Queries under load: the same workload with one more client reading a
+        # 1,440-point metric (get_measures at 1 s) again and again while the others write.
+        pid=$(serve "wideq-$metrics")
+        timeout 1200 "$ORZO" bench $(endpoints "wideq-$metrics") --clients 4 --metrics-per-client $((metrics / 4)) \
+            --metrics-per-put 1000 --batches 3 --measures 1 --no-read --create-by-rule --settle-seconds 900 \
+            --query-under-load 1440 --label "orzo files, wide $metrics, 1,440-point reads beside" \
+            --output "$OUT/wide-query-orzo-$metrics" | tee -a "$OUT/log.txt"
+        stop "$pid"
+        rm -rf "$WORK/data-wideq-$metrics"
+        gnocchi_resume
         # Gnocchi drains 10,000 one-measure metrics in minutes; 100,000 would take about an hour.
         if [ "$metrics" -le 10000 ]; then
             GNOCCHI_TIMEOUT=2400 gnocchi batch --metrics "$metrics" --measures 3 --rounds 3 --metrics-per-request 1000 --batch-clients 4 \
@@ -248,6 +272,25 @@ if [ -z "$ONLY" ] || [ "$ONLY" = visibility ]; then
     timeout 600 "$ORZO" bench $(endpoints visibility) --visibility-probes 100 --label "orzo files" \
         --output "$OUT/visibility-orzo" | tee -a "$OUT/log.txt"
     stop "$pid"
+    # Separate roles on one data directory: the worker learns of new measures
+    # through inotify, not from the ingest in its own process.
+    dir="$WORK/visibility-roles"
+    ingest=$(start vf-ingest ingest --data-dir "$dir" --push-endpoint "ipc://$WORK/vf-push" --ack-endpoint "ipc://$WORK/vf-ack")
+    query=$(start vf-query query --data-dir "$dir" --query-endpoint "ipc://$WORK/vf-query")
+    metricd=$(start vf-metricd metricd --data-dir "$dir" --workers 2)
+    timeout 600 "$ORZO" bench --push-endpoint "ipc://$WORK/vf-push" --ack-endpoint "ipc://$WORK/vf-ack" \
+        --query-endpoint "ipc://$WORK/vf-query" --visibility-probes 100 --label "orzo files, separate roles" \
+        --output "$OUT/visibility-orzo-roles" | tee -a "$OUT/log.txt"
+    # An idle fleet: CPU time the worker and the query role use in 30 s without traffic.
+    cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+    tick=$(getconf CLK_TCK)
+    before_w=$(cpu "$metricd"); before_q=$(cpu "$query"); before_i=$(cpu "$ingest")
+    sleep 30
+    {
+        echo "idle 30 s, CPU seconds: metricd $(( $(cpu "$metricd") - before_w ))/$tick," \
+            "query $(( $(cpu "$query") - before_q ))/$tick, ingest $(( $(cpu "$ingest") - before_i ))/$tick"
+    } | tee "$OUT/idle-cpu-files.txt" | tee -a "$OUT/log.txt"
+    stop "$ingest"; stop "$query"; stop "$metricd"
     if [ "$CEPH" = 1 ]; then
         ceph_up
         backend=(--ceph-conf "$CEPH_CONF" --pool orzo-bench --namespace "visibility-$$")
