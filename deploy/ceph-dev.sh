@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# A throwaway one-monitor, one-OSD Ceph cluster on 127.0.0.1, for development and tests.
+# A throwaway one-monitor Ceph cluster on 127.0.0.1 with 1 OSD (or --osds N), for development and tests.
 #
 #   deploy/ceph-dev.sh install                      install ceph-mon and ceph-osd from Debian
-#   deploy/ceph-dev.sh up DIR [--store S] [--pool P] start a cluster in DIR, print its conf path
+#   deploy/ceph-dev.sh up DIR [--store S] [--pool P] [--osds N]  start a cluster in DIR, print its conf path
 #   deploy/ceph-dev.sh down DIR                     SIGKILL its daemons by PID, unmount, wipe DIR
 #   deploy/ceph-dev.sh stop DIR                     SIGTERM its daemons, keep DIR (restartable)
 #   deploy/ceph-dev.sh start DIR                    restart the daemons of a stopped DIR
-#   deploy/ceph-dev.sh kill-osd DIR                 SIGKILL the OSD only (crash tests)
-#   deploy/ceph-dev.sh start-osd DIR                start the OSD again after kill-osd
+#   deploy/ceph-dev.sh kill-osd DIR                 SIGKILL OSD 0 only (crash tests)
+#   deploy/ceph-dev.sh start-osd DIR                start OSD 0 again after kill-osd
 #   deploy/ceph-dev.sh status DIR                   print the PIDs that are alive
+#
+# Pools keep one copy of each object (size 1): with --osds 3 their placement
+# groups spread over three OSDs, for benchmarks of how Orzo scales with them.
 #
 # Stores: `memstore` (default: in RAM, up in about half a second, but loses
 # everything if the OSD dies) and `bluestore` (on a tmpfs mounted at DIR/osd,
@@ -23,7 +26,7 @@ die() { echo "ceph-dev: $*" >&2; exit 1; }
 log() { echo "ceph-dev: $*" >&2; }
 now_ms() { date +%s%3N; }
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 install_packages() {
     local need=()
@@ -150,8 +153,17 @@ start_mon() { # DIR
     ceph-mon -c "$1/ceph.conf" -i a </dev/null >>"$1/log/stdio.log" 2>&1 || die "ceph-mon failed to start; see $1/log"
 }
 
-start_osd() { # DIR
-    ceph-osd -c "$1/ceph.conf" -i 0 </dev/null >>"$1/log/stdio.log" 2>&1 || die "ceph-osd failed to start; see $1/log"
+start_osd() { # DIR [ID]
+    ceph-osd -c "$1/ceph.conf" -i "${2:-0}" </dev/null >>"$1/log/stdio.log" 2>&1 || die "ceph-osd failed to start; see $1/log"
+}
+
+osd_count() { cat "$1/osds" 2>/dev/null || echo 1; }
+
+# The daemons' names, OSDs first (stopped before the monitor).
+daemon_names() { # DIR
+    local i
+    for i in $(seq 0 $(( $(osd_count "$1") - 1 ))); do echo "osd.$i"; done
+    echo mon.a
 }
 
 # Waits until a write to the pool succeeds: the only proof that the cluster serves.
@@ -164,10 +176,11 @@ wait_writable() { # DIR POOL TIMEOUT_S
 }
 
 cmd_up() {
-    local d="" store=memstore pool=orzo
+    local d="" store=memstore pool=orzo osds=1
     while [ $# -gt 0 ]; do
         case "$1" in
             --store) store="$2"; shift 2 ;;
+            --osds) osds="$2"; shift 2 ;;
             --pool) pool="$2"; shift 2 ;;
             -*) usage ;;
             *) d="$1"; shift ;;
@@ -175,6 +188,7 @@ cmd_up() {
     done
     [ -n "$d" ] || usage
     case "$store" in memstore|bluestore) ;; *) die "unknown store '$store' (memstore or bluestore)" ;; esac
+    case "$osds" in [1-9]) ;; *) die "--osds takes 1 to 9" ;; esac
     command -v ceph-mon >/dev/null || die "ceph-mon is not installed: run '$0 install' first"
     [ ! -e "$d/ceph.conf" ] || die "$d already holds a cluster; 'down' it first"
     local t0; t0=$(now_ms)
@@ -195,22 +209,26 @@ cmd_up() {
     monmaptool --create --clobber --fsid "$fsid" --addv a "[v2:127.0.0.1:$port]" "$d/monmap" >/dev/null
     ceph-mon -c "$d/ceph.conf" --mkfs -i a --monmap "$d/monmap" </dev/null >>"$d/log/stdio.log" 2>&1 || die "ceph-mon --mkfs failed; see $d/log"
     start_mon "$d"
-    osd_uuid=$(uuidgen)
-    osd_id=$(timeout 20 ceph -c "$d/ceph.conf" osd new "$osd_uuid") || die "'ceph osd new' failed; see $d/log"
-    [ "$osd_id" = 0 ] || die "unexpected OSD id '$osd_id'"
-    mkdir -p "$d/osd/ceph-0"
-    ceph-osd -c "$d/ceph.conf" -i 0 --mkfs --osd-uuid "$osd_uuid" </dev/null >>"$d/log/stdio.log" 2>&1 || die "ceph-osd --mkfs failed; see $d/log"
-    start_osd "$d"
+    echo "$osds" >"$d/osds"
+    local i
+    for i in $(seq 0 $((osds - 1))); do
+        osd_uuid=$(uuidgen)
+        osd_id=$(timeout 20 ceph -c "$d/ceph.conf" osd new "$osd_uuid") || die "'ceph osd new' failed; see $d/log"
+        [ "$osd_id" = "$i" ] || die "unexpected OSD id '$osd_id'"
+        mkdir -p "$d/osd/ceph-$i"
+        ceph-osd -c "$d/ceph.conf" -i "$i" --mkfs --osd-uuid "$osd_uuid" </dev/null >>"$d/log/stdio.log" 2>&1 || die "ceph-osd --mkfs failed; see $d/log"
+        start_osd "$d" "$i"
+    done
     timeout 20 ceph -c "$d/ceph.conf" osd pool create "$pool" 8 >/dev/null 2>&1 || die "creating pool $pool failed"
     timeout 20 ceph -c "$d/ceph.conf" osd pool application enable "$pool" orzo >/dev/null 2>&1 || true
     wait_writable "$d" "$pool" 60
-    log "$store cluster up in $(( $(now_ms) - t0 )) ms: mon pid $(pid_of "$d" mon.a), osd pid $(pid_of "$d" osd.0), pool $pool"
+    log "$store cluster up in $(( $(now_ms) - t0 )) ms: mon pid $(pid_of "$d" mon.a), $osds OSD(s), osd.0 pid $(pid_of "$d" osd.0), pool $pool"
     echo "$d/ceph.conf"
 }
 
 signal_daemons() { # DIR SIGNAL TIMEOUT_S
     local d="$1" sig="$2" timeout_s="$3" ok=0 pid
-    for name in osd.0 mon.a; do
+    for name in $(daemon_names "$d"); do
         pid=$(pid_of "$d" "$name")
         if alive "$pid"; then
             kill "-$sig" "$pid" 2>/dev/null || true
@@ -246,7 +264,10 @@ cmd_start() {
     local d="${1:-}"; [ -n "$d" ] || usage
     [ -f "$d/ceph.conf" ] || die "no cluster in $d"
     alive "$(pid_of "$d" mon.a)" || start_mon "$d"
-    alive "$(pid_of "$d" osd.0)" || start_osd "$d"
+    local i
+    for i in $(seq 0 $(( $(osd_count "$d") - 1 ))); do
+        alive "$(pid_of "$d" "osd.$i")" || start_osd "$d" "$i"
+    done
     echo "$(cd "$d" && pwd)/ceph.conf"
 }
 
@@ -268,7 +289,7 @@ cmd_start_osd() {
 cmd_status() {
     local d="${1:-}"; [ -n "$d" ] || usage
     local rc=1 pid
-    for name in mon.a osd.0; do
+    for name in $(daemon_names "$d"); do
         pid=$(pid_of "$d" "$name")
         if alive "$pid"; then echo "$name $pid"; rc=0; fi
     done
