@@ -4,7 +4,7 @@
 # Not part of the tests: it takes minutes and its numbers depend on the load.
 #
 #   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick]
-#                                [--only wide|scaling|ceph-scaling|gnocchi-scaling|visibility | --no-scaling]
+#                                [--only wide|ceph-osds|scaling|ceph-scaling|gnocchi-scaling|visibility | --no-scaling]
 #                                [--wide-sizes "10000 100000"]
 #
 # The scaling matrix (1,000 / 10,000 / 100,000 metrics x 1, 2, 4 workers) runs
@@ -52,8 +52,9 @@ done
 mkdir -p "$OUT"
 log() { printf '\n== %s\n' "$*" | tee -a "$OUT/log.txt" >&2; }
 
-case "$ONLY" in ""|wide|scaling|ceph-scaling|gnocchi-scaling|visibility) ;; *) echo "unknown --only $ONLY" >&2; exit 2 ;; esac
+case "$ONLY" in ""|wide|ceph-osds|scaling|ceph-scaling|gnocchi-scaling|visibility) ;; *) echo "unknown --only $ONLY" >&2; exit 2 ;; esac
 [ "$ONLY" = ceph-scaling ] && CEPH=1
+[ "$ONLY" = ceph-osds ] && CEPH=1
 swift build -c release --product orzo >/dev/null
 ORZO="$(swift build -c release --show-bin-path)/orzo"
 WORK=$(mktemp -d /tmp/orzo-system-bench.XXXXXX)
@@ -208,6 +209,38 @@ if [ -z "$ONLY" ] || [ "$ONLY" = wide ]; then
                 --drain-timeout 1500 --out "$OUT/wide-gnocchi-$metrics.json"
         fi
     done
+fi
+
+if { [ -z "$ONLY" ] && [ "$CEPH" = 1 ]; } || [ "$ONLY" = ceph-osds ]; then
+    # Issue 15, goal 3: metric updates per second on clusters of 1 and 3 OSDs, with
+    # 1, 2 and 4 workers, beside the cluster's write IOPS (rados bench, 4 KiB, 16 in
+    # flight) in the same run. 10,000 metrics x 1 measure are put with the workers
+    # paused; their drain alone gives the updates per second (3 RADOS operations each).
+    gnocchi_pause
+    for osds in 1 3; do
+        log "Ceph with $osds OSD(s): rados bench, then 10,000 one-measure metrics drained by 1, 2, 4 workers"
+        dir="$WORK/ceph-$osds"
+        conf=$(deploy/ceph-dev.sh up "$dir" --osds "$osds")
+        ceph -c "$conf" osd pool create rados-bench 32 >/dev/null 2>&1 || true
+        timeout 120 rados -c "$conf" -p rados-bench bench 10 write -b 4096 -t 16 --no-cleanup \
+            | tail -12 | tee "$OUT/rados-bench-$osds-osds.txt" | grep -E "Average IOPS|Bandwidth" | tee -a "$OUT/log.txt"
+        ceph -c "$conf" osd pool create orzo-bench 32 >/dev/null 2>&1 || true
+        for workers in 1 2 4; do
+            id="o$osds-w$workers"
+            backend=(--ceph-conf "$conf" --pool orzo-bench --namespace "osds-$id-$$")
+            ingest=$(start "ingest-$id" ingest "${backend[@]}" --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack")
+            query=$(start "query-$id" query "${backend[@]}" --query-endpoint "ipc://$WORK/$id-query")
+            metricd=$(start "metricd-$id" metricd "${backend[@]}" --workers "$workers")
+            timeout 1500 "$ORZO" bench --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack" \
+                --query-endpoint "ipc://$WORK/$id-query" --clients 4 --metrics-per-client 2500 --metrics-per-put 1000 \
+                --batches 1 --measures 1 --no-read --create-by-rule --pause-pid "$metricd" --settle-seconds 1200 \
+                --label "orzo ceph, $osds OSD(s), $workers worker(s), paused then alone" \
+                --output "$OUT/ceph-osds-$osds-workers-$workers" | tee -a "$OUT/log.txt"
+            stop "$ingest"; stop "$query"; stop "$metricd"
+        done
+        deploy/ceph-dev.sh down "$dir" >/dev/null 2>&1 || true
+    done
+    gnocchi_resume
 fi
 
 if [ -z "$ONLY" ] && [ "$CEPH" = 1 ]; then
