@@ -139,7 +139,7 @@ final class CReadOperation {
 
     private enum Output {
         case stat(size: UnsafeMutablePointer<UInt64>, time: UnsafeMutablePointer<time_t>)
-        case read(buffer: UnsafeMutablePointer<CChar>, bytesRead: UnsafeMutablePointer<Int>)
+        case read(buffer: UnsafeMutablePointer<CChar>, capacity: Int, bytesRead: UnsafeMutablePointer<Int>)
         case omap(iterator: UnsafeMutablePointer<rados_omap_iter_t?>, more: UnsafeMutablePointer<UInt8>?)
         case omapByKeys(iterator: UnsafeMutablePointer<rados_omap_iter_t?>)
         case xattrs(iterator: UnsafeMutablePointer<rados_xattrs_iter_t?>)
@@ -170,10 +170,10 @@ final class CReadOperation {
                 rados_read_op_stat(op, size, time, buffers.allocate(Int32.self))
                 outputs.append((index, .stat(size: size, time: time)))
             case .read(let offset, let length):
-                let buffer = buffers.allocate(CChar.self, count: length)
+                let buffer = buffers.allocateUninitialized(CChar.self, count: length)
                 let bytesRead = buffers.allocate(Int.self)
                 rados_read_op_read(op, offset, length, buffer, bytesRead, buffers.allocate(Int32.self))
-                outputs.append((index, .read(buffer: buffer, bytesRead: bytesRead)))
+                outputs.append((index, .read(buffer: buffer, capacity: length, bytesRead: bytesRead)))
             case .omapValues(let startAfter, let prefix, let maxCount):
                 let iterator = buffers.allocate(rados_omap_iter_t?.self)
                 let more = buffers.allocate(UInt8.self)
@@ -233,8 +233,9 @@ final class CReadOperation {
             switch output {
             case .stat(let size, let time):
                 values[index] = RadosObjectStat(size: size.pointee, modificationTime: Int(time.pointee))
-            case .read(let buffer, let bytesRead):
-                values[index] = [UInt8](copying: buffer, count: bytesRead.pointee)
+            case .read(let buffer, let capacity, let bytesRead):
+                // Only what librados reports written, and never past the buffer.
+                values[index] = [UInt8](copying: buffer, count: min(max(0, bytesRead.pointee), capacity))
             case .omap(let iterator, let more):
                 let entries = try Self.drainOmap(iterator.pointee)
                 values[index] = RadosOmapPage(entries: entries, hasMore: (more?.pointee ?? 0) != 0)
