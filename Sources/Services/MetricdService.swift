@@ -61,7 +61,6 @@ public final class MetricdService: Sendable {
         // Told of new measures by the store (inotify on files), idle workers only
         // rescan as a safety net; otherwise every `idlePause`.
         let doorbells = doorbells
-        var pause = idlePause
         let watch: (any IncomingWatch)?
         do {
             watch = try storage.watchIncoming { for doorbell in doorbells { doorbell.ring() } }
@@ -71,9 +70,8 @@ public final class MetricdService: Sendable {
                 "cannot watch for new measures; idle workers rescan instead",
                 metadata: ["error": "\(error)", "rescan": "\(idlePause)"])
         }
-        if watch != nil { pause = max(idlePause, watchedRescan) }
         defer { watch?.stop() }
-        let workerPause = pause
+        let workerPause = watch == nil ? idlePause : max(idlePause, watchedRescan)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<workers {
                 group.addTask { try await self.work(worker, idlePause: workerPause) }

@@ -224,7 +224,7 @@ public protocol MetricStorage: Sendable {
 
     /// Calls `onPending` soon after measures are stored in any process sharing
     /// the store, so that idle workers need not rescan to find them. Nil when
-    /// the store cannot tell (workers then rescan every `metricd.idle_pause`).
+    /// the store cannot tell (workers then rescan after every idle pause, 50 ms).
     /// Calls may be spurious, or several for one append; none is lost while
     /// the watch runs.
     func watchIncoming(_ onPending: @escaping @Sendable () -> Void) throws -> (any IncomingWatch)?

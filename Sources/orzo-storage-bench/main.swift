@@ -25,8 +25,8 @@ var arguments = Array(CommandLine.arguments.dropFirst())
 let dataDirectory = option("--data-dir")
 let cephConf = option("--ceph-conf")
 // --metrics N runs one size instead of 1,000 and 10,000; --rounds R more rounds (for profiles).
-let sizes = option("--metrics").flatMap(Int.init).map { [$0] } ?? [1_000, 10_000]
-let rounds = option("--rounds").flatMap(Int.init) ?? 3
+let sizes = option("--metrics").flatMap(Int.init).map { [max(1, $0)] } ?? [1_000, 10_000]
+let rounds = max(1, option("--rounds").flatMap(Int.init) ?? 3)
 let concurrency = 16
 
 func makeStorage(_ run: String) async throws -> any MetricStorage {
@@ -74,7 +74,7 @@ for metricCount in sizes {
     let cycle = ProcessingCycle(storage: storage)
     // Round 1 on new metrics (their first state is created), the later ones on
     // existing ones: the steady state of a fleet reporting every interval.
-    for round in 1...max(1, rounds) {
+    for round in 1...rounds {
         let batch = StorageFixtures.measures(((round - 1) * 10)..<(round * 10))
         var start = ContinuousClock.now
         try await inParallel(messages) { message in

@@ -80,6 +80,9 @@ extension Orzo {
                 throw ValidationError("--clients, --batches, --measures and --metrics-per-client must be positive")
             }
             guard metricsPerPut >= 0 else { throw ValidationError("--metrics-per-put must not be negative") }
+            guard queryUnderLoad.map({ $0 > 0 }) ?? true else {
+                throw ValidationError("--query-under-load must be positive")
+            }
         }
 
         func run() async throws {
@@ -102,6 +105,7 @@ extension Orzo {
             let clock = ContinuousClock()
             let started = clock.now
             let writing = RunningFlag()
+            defer { writing.clear() }  // a writer that fails stops the reader too
             let probeMetric = probe
             let reader = probeMetric.map { metric in
                 Task { [self] () throws -> [Sample] in
@@ -375,19 +379,18 @@ struct BenchRunReport {
             "read": !options.noRead, "refresh": options.refresh, "policy": options.policy,
             "metrics_per_put": options.metricsPerPut, "create_by_rule": options.createByRule,
         ]
+        let writes = Dictionary(grouping: samples.filter { $0.kind == .write }, by: \.index)
+        let spans = writes.keys.sorted().map { index -> Double in
+            let rows = writes[index]!
+            return rows.map { $0.start + $0.latency / 1000 }.max()! - rows.map(\.start).min()!
+        }
+        rounds = spans.count > 1 ? spans.map { ($0, Double(measures / spans.count) / $0) } : []
     }
 
     /// Each round's span, from its first write's start to its last write's end
-    /// over all clients (rounds overlap a little: clients do not wait for each other).
-    var rounds: [(seconds: Double, writes: Int)] {
-        let writes = Dictionary(grouping: samples.filter { $0.kind == .write }, by: \.index)
-        return writes.keys.sorted().map { index in
-            let rows = writes[index]!
-            let start = rows.map(\.start).min()!
-            let end = rows.map { $0.start + $0.latency / 1000 }.max()!
-            return (end - start, rows.count)
-        }
-    }
+    /// over all clients (rounds overlap a little: clients do not wait for each
+    /// other), and its measures per second; empty for a single round.
+    let rounds: [(seconds: Double, measuresPerSecond: Double)]
 
     func summary(_ kind: Sample.Kind) -> LatencySummary? {
         LatencySummary(samples.filter { $0.kind == kind }.map(\.latency))
@@ -404,13 +407,11 @@ struct BenchRunReport {
         for kind in Sample.Kind.allCases {
             if let summary = summary(kind) { lines.append("\(kind.rawValue): \(summary.formatted())") }
         }
-        if rounds.count > 1 {
-            for (index, round) in rounds.enumerated() {
-                lines.append(
-                    String(
-                        format: "round %d: %.3f s, %.0f measures/s accepted", index + 1, round.seconds,
-                        Double(measures / rounds.count) / round.seconds))
-            }
+        for (index, round) in rounds.enumerated() {
+            lines.append(
+                String(
+                    format: "round %d: %.3f s, %.0f measures/s accepted", index + 1, round.seconds,
+                    round.measuresPerSecond))
         }
         if let settled {
             lines.append(
@@ -435,10 +436,8 @@ struct BenchRunReport {
             "measures_per_second": Double(measures) / wall,
         ]
         summary["settled_seconds"] = settled
-        if rounds.count > 1 {
-            summary["rounds"] = rounds.map { round -> [String: Any] in
-                ["seconds": round.seconds, "measures_per_second": Double(measures / rounds.count) / round.seconds]
-            }
+        if !rounds.isEmpty {
+            summary["rounds"] = rounds.map { ["seconds": $0.seconds, "measures_per_second": $0.measuresPerSecond] }
         }
         for kind in Sample.Kind.allCases {
             guard let s = self.summary(kind) else { continue }

@@ -12,14 +12,8 @@ struct MetricdWakeTests {
     @Test("a wake cuts an idle pause short; without it the measures wait", .timeLimit(.minutes(1)))
     func wake() async throws {
         let storage = MemoryStorage(sackCount: 4)
-        let indexer = MemoryIndexer()
-        try await indexer.installDefaults()
-        let record = try await indexer.createMetric(name: "m", archivePolicyName: "low", unit: nil)
-        let counters = ServiceCounters()
         // An hour's pause: only a wake can get the workers going again in this test.
-        let metricd = MetricdService(
-            storage: storage, directory: MetricDirectory(indexer: indexer), counters: counters, workers: 2,
-            idlePause: .seconds(3600))
+        let (metricd, counters, record) = try await idleWorkers(on: storage)
         let running = Task { try await metricd.run() }
         while metricd.idleWorkers < 2 { try await Task.sleep(for: .milliseconds(10)) }  // both found nothing
         try await storage.appendMeasures([record.id: [Measure(timestamp: 1_767_225_600_000_000_000, value: 1)]])
@@ -44,14 +38,8 @@ struct MetricdWakeTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let storage = try FileStorage(root: root, defaultSackCount: 4)
         let writer = try FileStorage(root: root, defaultSackCount: 4)  // as an ingest in another process
-        let indexer = MemoryIndexer()
-        try await indexer.installDefaults()
-        let record = try await indexer.createMetric(name: "m", archivePolicyName: "low", unit: nil)
-        let counters = ServiceCounters()
         // An hour's pause, and nobody calls wake(): only the watch can start the workers.
-        let metricd = MetricdService(
-            storage: storage, directory: MetricDirectory(indexer: indexer), counters: counters, workers: 2,
-            idlePause: .seconds(3600))
+        let (metricd, counters, record) = try await idleWorkers(on: storage)
         let running = Task { try await metricd.run() }
         defer { running.cancel() }
         let base: Int64 = 1_767_225_600_000_000_000
@@ -69,5 +57,19 @@ struct MetricdWakeTests {
         }
         running.cancel()
         _ = try? await running.value
+    }
+
+    /// Two workers on `storage` whose idle pause is an hour, and a metric "m" they know.
+    private func idleWorkers(
+        on storage: any MetricStorage
+    ) async throws -> (MetricdService, ServiceCounters, MetricRecord) {
+        let indexer = MemoryIndexer()
+        try await indexer.installDefaults()
+        let record = try await indexer.createMetric(name: "m", archivePolicyName: "low", unit: nil)
+        let counters = ServiceCounters()
+        let metricd = MetricdService(
+            storage: storage, directory: MetricDirectory(indexer: indexer), counters: counters, workers: 2,
+            idlePause: .seconds(3600))
+        return (metricd, counters, record)
     }
 }

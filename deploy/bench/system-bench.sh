@@ -4,7 +4,7 @@
 # Not part of the tests: it takes minutes and its numbers depend on the load.
 #
 #   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick]
-#                                [--only wide|ceph-osds|scaling|ceph-scaling|gnocchi-scaling|visibility | --no-scaling]
+#                                [--only wide|million|ceph-osds|scaling|ceph-scaling|gnocchi-scaling|visibility | --no-scaling]
 #                                [--wide-sizes "10000 100000"]
 #
 # The scaling matrix (1,000 / 10,000 / 100,000 metrics x 1, 2, 4 workers) runs
@@ -52,7 +52,7 @@ done
 mkdir -p "$OUT"
 log() { printf '\n== %s\n' "$*" | tee -a "$OUT/log.txt" >&2; }
 
-case "$ONLY" in ""|wide|ceph-osds|scaling|ceph-scaling|gnocchi-scaling|visibility) ;; *) echo "unknown --only $ONLY" >&2; exit 2 ;; esac
+case "$ONLY" in ""|wide|million|ceph-osds|scaling|ceph-scaling|gnocchi-scaling|visibility) ;; *) echo "unknown --only $ONLY" >&2; exit 2 ;; esac
 [ "$ONLY" = ceph-scaling ] && CEPH=1
 [ "$ONLY" = ceph-osds ] && CEPH=1
 swift build -c release --product orzo >/dev/null
@@ -64,6 +64,7 @@ cleanup() {
     while read -r pid; do kill "$pid" 2>/dev/null || true; kill -CONT "$pid" 2>/dev/null || true; done <"$WORK/pids" 2>/dev/null || true
     [ "$GNOCCHI" = 1 ] && kill -CONT $(gnocchi_pids) 2>/dev/null || true
     sleep 0.5
+    mountpoint -q "$WORK/million" 2>/dev/null && umount "$WORK/million" || true
     [ -n "${CEPH_DIR:-}" ] && deploy/ceph-dev.sh down "$CEPH_DIR" >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
@@ -93,6 +94,17 @@ start() {
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 endpoints() { echo --push-endpoint "ipc://$WORK/$1-push" --ack-endpoint "ipc://$WORK/$1-ack" --query-endpoint "ipc://$WORK/$1-query"; }
+
+# Separate roles on one backend (`--data-dir D` or Ceph options), listening at
+# `endpoints ID`: sets $ingest, $query and $metricd (WORKERS workers).
+start_roles() { # ID WORKERS BACKEND-ARGS...
+    local id=$1 workers=$2
+    shift 2
+    ingest=$(start "ingest-$id" ingest "$@" --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack")
+    query=$(start "query-$id" query "$@" --query-endpoint "ipc://$WORK/$id-query")
+    metricd=$(start "metricd-$id" metricd "$@" --workers "$workers")
+}
+stop_roles() { stop "$ingest"; stop "$query"; stop "$metricd"; }
 
 # A fresh `orzo serve` on files for each measurement.
 serve() {
@@ -228,15 +240,12 @@ if { [ -z "$ONLY" ] && [ "$CEPH" = 1 ]; } || [ "$ONLY" = ceph-osds ]; then
         for workers in 1 2 4; do
             id="o$osds-w$workers"
             backend=(--ceph-conf "$conf" --pool orzo-bench --namespace "osds-$id-$$")
-            ingest=$(start "ingest-$id" ingest "${backend[@]}" --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack")
-            query=$(start "query-$id" query "${backend[@]}" --query-endpoint "ipc://$WORK/$id-query")
-            metricd=$(start "metricd-$id" metricd "${backend[@]}" --workers "$workers")
-            timeout 1500 "$ORZO" bench --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack" \
-                --query-endpoint "ipc://$WORK/$id-query" --clients 4 --metrics-per-client 2500 --metrics-per-put 1000 \
+            start_roles "$id" "$workers" "${backend[@]}"
+            timeout 1500 "$ORZO" bench $(endpoints "$id") --clients 4 --metrics-per-client 2500 --metrics-per-put 1000 \
                 --batches 1 --measures 1 --no-read --create-by-rule --pause-pid "$metricd" --settle-seconds 1200 \
                 --label "orzo ceph, $osds OSD(s), $workers worker(s), paused then alone" \
                 --output "$OUT/ceph-osds-$osds-workers-$workers" | tee -a "$OUT/log.txt"
-            stop "$ingest"; stop "$query"; stop "$metricd"
+            stop_roles
         done
         deploy/ceph-dev.sh down "$dir" >/dev/null 2>&1 || true
     done
@@ -266,6 +275,35 @@ if [ -z "$ONLY" ] && [ "$CEPH" = 1 ]; then
     stop "$ingest"; stop "$query"; stop "$metricd"
 fi
 
+if [ "$ONLY" = million ]; then
+    # Issue 15, goal 5 (only on request: about 16 GB and 3 million inodes): one round
+    # of 1,000,000 new metric names x 1 measure into `orzo serve`, on a journalled ext4
+    # of its own (a loop device, when root may mount one), then reads and name pages.
+    log "one million metrics: one round of new names x 1 measure, acknowledged puts of 1,000, 4 clients"
+    mdir="$WORK/million"
+    mkdir -p "$mdir"
+    # cleanup unmounts it
+    truncate -s 60G "$WORK/million.img" && mkfs.ext4 -q -F -i 8192 "$WORK/million.img" \
+        && mount -o loop "$WORK/million.img" "$mdir" \
+        || log "no loop device here: the data directory stays on $WORK's filesystem"
+    pid=$(start serve-million serve --data-dir "$mdir/data" $(endpoints million))
+    ( while kill -0 "$pid" 2>/dev/null; do echo "$(date +%T) $(grep VmRSS "/proc/$pid/status")"; sleep 10; done ) \
+        >"$OUT/million-rss.txt" &
+    timeout 3600 "$ORZO" bench $(endpoints million) --clients 4 --metrics-per-client 250000 --metrics-per-put 1000 \
+        --batches 1 --measures 1 --no-read --create-by-rule --settle-seconds 2400 --timeout 60 \
+        --label "orzo files, 1,000,000 new metrics" --output "$OUT/million" | tee -a "$OUT/log.txt" || true
+    timeout 300 "$ORZO" bench $(endpoints million) --query-points 1440 --query-repeat 300 \
+        --label "orzo files, 1,000,000 metrics" --output "$OUT/million" | tee -a "$OUT/log.txt" || true
+    started=$(date +%s%N)
+    for page in $(seq 10); do
+        timeout 20 "$ORZO" metric list $(endpoints million) --limit 1000 --marker "bench.x.c$page" --format json >/dev/null
+    done
+    echo "a page of 1,000 names: $(( ($(date +%s%N) - started) / 10000000 )) ms per orzo metric list, process start included" \
+        | tee -a "$OUT/log.txt"
+    echo "serve peak RSS: $(grep VmHWM "/proc/$pid/status")" | tee -a "$OUT/log.txt"
+    stop "$pid"
+fi
+
 if { [ -z "$ONLY" ] && [ "$SCALING" = 1 ]; } || [ "$ONLY" = scaling ]; then
     # How ingest and one worker's drain change with the number of metrics (1 M
     # measures in all, so fewer per metric as they grow) and with 1, 2 and 4
@@ -279,16 +317,13 @@ if { [ -z "$ONLY" ] && [ "$SCALING" = 1 ]; } || [ "$ONLY" = scaling ]; then
             [ "$QUICK" = 1 ] && [ "$workers" != 1 ] && continue
             dir="$WORK/scale-$metrics-$workers"
             id="s$metrics-$workers"
-            ingest=$(start "ingest-$id" ingest --data-dir "$dir" --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack")
-            query=$(start "query-$id" query --data-dir "$dir" --query-endpoint "ipc://$WORK/$id-query")
-            metricd=$(start "metricd-$id" metricd --data-dir "$dir" --workers "$workers")
-            timeout 1200 "$ORZO" bench --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack" \
-                --query-endpoint "ipc://$WORK/$id-query" --clients 10 --metrics-per-client $((metrics / 10)) \
+            start_roles "$id" "$workers" --data-dir "$dir"
+            timeout 1200 "$ORZO" bench $(endpoints "$id") --clients 10 --metrics-per-client $((metrics / 10)) \
                 --batches "$batches" --measures $((per / batches)) --no-read --pause-pid "$metricd" --settle-seconds 900 \
                 --timeout 120 --label "orzo files, $metrics metrics, $workers workers" --output "$OUT/scale-$metrics-$workers" \
                 | tee -a "$OUT/log.txt" || true
             grep -E 'VmHWM|VmRSS' "/proc/$metricd/status" | tr -s ' ' >"$OUT/scale-$metrics-$workers/metricd-memory.txt" || true
-            stop "$ingest"; stop "$query"; stop "$metricd"
+            stop_roles
         done
     done
 
@@ -308,11 +343,8 @@ if [ -z "$ONLY" ] || [ "$ONLY" = visibility ]; then
     # Separate roles on one data directory: the worker learns of new measures
     # through inotify, not from the ingest in its own process.
     dir="$WORK/visibility-roles"
-    ingest=$(start vf-ingest ingest --data-dir "$dir" --push-endpoint "ipc://$WORK/vf-push" --ack-endpoint "ipc://$WORK/vf-ack")
-    query=$(start vf-query query --data-dir "$dir" --query-endpoint "ipc://$WORK/vf-query")
-    metricd=$(start vf-metricd metricd --data-dir "$dir" --workers 2)
-    timeout 600 "$ORZO" bench --push-endpoint "ipc://$WORK/vf-push" --ack-endpoint "ipc://$WORK/vf-ack" \
-        --query-endpoint "ipc://$WORK/vf-query" --visibility-probes 100 --label "orzo files, separate roles" \
+    start_roles vf 2 --data-dir "$dir"
+    timeout 600 "$ORZO" bench $(endpoints vf) --visibility-probes 100 --label "orzo files, separate roles" \
         --output "$OUT/visibility-orzo-roles" | tee -a "$OUT/log.txt"
     # An idle fleet: CPU time the worker and the query role use in 30 s without traffic.
     cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -323,17 +355,14 @@ if [ -z "$ONLY" ] || [ "$ONLY" = visibility ]; then
         echo "idle 30 s, CPU seconds: metricd $(( $(cpu "$metricd") - before_w ))/$tick," \
             "query $(( $(cpu "$query") - before_q ))/$tick, ingest $(( $(cpu "$ingest") - before_i ))/$tick"
     } | tee "$OUT/idle-cpu-files.txt" | tee -a "$OUT/log.txt"
-    stop "$ingest"; stop "$query"; stop "$metricd"
+    stop_roles
     if [ "$CEPH" = 1 ]; then
         ceph_up
         backend=(--ceph-conf "$CEPH_CONF" --pool orzo-bench --namespace "visibility-$$")
-        ingest=$(start vis-ingest ingest "${backend[@]}" --push-endpoint "ipc://$WORK/v-push" --ack-endpoint "ipc://$WORK/v-ack")
-        query=$(start vis-query query "${backend[@]}" --query-endpoint "ipc://$WORK/v-query")
-        metricd=$(start vis-metricd metricd "${backend[@]}" --workers 4)
-        timeout 600 "$ORZO" bench --push-endpoint "ipc://$WORK/v-push" --ack-endpoint "ipc://$WORK/v-ack" \
-            --query-endpoint "ipc://$WORK/v-query" --visibility-probes 100 --label "orzo ceph" \
+        start_roles vis 4 "${backend[@]}"
+        timeout 600 "$ORZO" bench $(endpoints vis) --visibility-probes 100 --label "orzo ceph" \
             --output "$OUT/visibility-ceph" | tee -a "$OUT/log.txt"
-        stop "$ingest"; stop "$query"; stop "$metricd"
+        stop_roles
     fi
 fi
 
@@ -350,15 +379,12 @@ if { [ -z "$ONLY" ] && [ "$SCALING" = 1 ] && [ "$CEPH" = 1 ]; } || [ "$ONLY" = c
             [ "$QUICK" = 1 ] && [ "$workers" != 1 ] && continue
             id="c$metrics-$workers"
             backend=(--ceph-conf "$CEPH_CONF" --pool orzo-bench --namespace "scale-$metrics-$workers-$$")
-            ingest=$(start "ingest-$id" ingest "${backend[@]}" --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack")
-            query=$(start "query-$id" query "${backend[@]}" --query-endpoint "ipc://$WORK/$id-query")
-            metricd=$(start "metricd-$id" metricd "${backend[@]}" --workers "$workers")
-            timeout 1500 "$ORZO" bench --push-endpoint "ipc://$WORK/$id-push" --ack-endpoint "ipc://$WORK/$id-ack" \
-                --query-endpoint "ipc://$WORK/$id-query" --clients 10 --metrics-per-client $((metrics / 10)) \
+            start_roles "$id" "$workers" "${backend[@]}"
+            timeout 1500 "$ORZO" bench $(endpoints "$id") --clients 10 --metrics-per-client $((metrics / 10)) \
                 --batches "$batches" --measures $((per / batches)) --no-read --pause-pid "$metricd" --settle-seconds 1200 --timeout 120 \
                 --label "orzo ceph, $metrics metrics, $workers workers" --output "$OUT/ceph-scale-$metrics-$workers" | tee -a "$OUT/log.txt" || true
             grep -E 'VmHWM|VmRSS' "/proc/$metricd/status" | tr -s ' ' >"$OUT/ceph-scale-$metrics-$workers/metricd-memory.txt" || true
-            stop "$ingest"; stop "$query"; stop "$metricd"
+            stop_roles
         done
     done
 fi
