@@ -81,7 +81,10 @@ let package = Package(
         .target(name: "Storage", dependencies: ["Timeseries"], swiftSettings: strictSettings),
 
         // The Ceph backend, for fleets.
-        .target(name: "StorageCeph", dependencies: ["Storage", "Rados", "Timeseries"], swiftSettings: strictSettings),
+        .target(
+            name: "StorageCeph",
+            dependencies: ["Storage", "Rados", "Timeseries", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
 
         // The file backend, the embedded default.
         .target(

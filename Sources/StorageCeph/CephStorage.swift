@@ -49,6 +49,8 @@ public final class CephStorage: MetricStorage {
     public let sackCount: Int
     let idleGrace: Duration
     private let operations = Atomic<Int>(0)
+    /// Tells watching workers of stored measures (docs/storage-ceph.md, "Waking the workers").
+    let wakeup: WakeupNotifier
 
     static let lockName = "orzo.lease"
     /// Omap keys `x.open.<lease token>`: one per cycle begun and not yet finished.
@@ -65,6 +67,7 @@ public final class CephStorage: MetricStorage {
         self.io = io
         self.sackCount = sackCount
         self.idleGrace = idleGrace
+        self.wakeup = WakeupNotifier(io: io)
     }
 
     /// Connects, creates the pool if missing, and reads (or, on a new pool, writes)
@@ -87,6 +90,9 @@ public final class CephStorage: MetricStorage {
         } catch let error as RadosError where error.kind == .exists {
             // Another process created it first: use what it wrote.
         }
+        var wakeup = RadosWriteOperation()
+        wakeup.create(exclusive: false)
+        try await untyped { () async throws(RadosError) in try await io.operate(wakeup, on: CephWakeup.object) }
         let stored = try await untyped { () async throws(RadosError) in
             try await io.omapValues(configObject, forKeys: ["sacks"])
         }["sacks"]
@@ -182,6 +188,7 @@ public final class CephStorage: MetricStorage {
                 }
                 try await group.waitForAll()
             }
+            wakeup.ring()
         }
     }
 

@@ -1,6 +1,8 @@
 import Foundation
+import Rados
 import Services
 import Storage
+import StorageCeph
 import StorageFiles
 import Testing
 import Timeseries
@@ -38,12 +40,35 @@ struct MetricdWakeTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let storage = try FileStorage(root: root, defaultSackCount: 4)
         let writer = try FileStorage(root: root, defaultSackCount: 4)  // as an ingest in another process
+        try await expectWatchWakes(workersOn: storage, writer: writer)
+    }
+
+    @Test(
+        "on Ceph, measures stored through another connection wake idle workers (watch/notify on orzo.wakeup)",
+        .enabled(if: fleetEnabled), .timeLimit(.minutes(2)))
+    func cephWatch() async throws {
+        let conf = try #require(cephConf(), "ORZO_TEST_CEPH_CONF is not set")
+        let namespace = "wake-\(MetricID.random().rawValue.prefix(12))"
+        // Two connections, as the worker and the ingest processes of a fleet have.
+        func open() async throws -> CephStorage {
+            let cluster = try await RadosCluster.connect(RadosConfiguration(configurationFile: conf))
+            try await cluster.ensurePool(named: "orzo-test-services")
+            return try await CephStorage.open(
+                io: try cluster.ioContext(pool: "orzo-test-services", namespace: namespace), defaultSackCount: 4,
+                idleGrace: .zero)
+        }
+        try await expectWatchWakes(workersOn: try await open(), writer: try await open())
+    }
+
+    /// Starts idle workers on `storage` that nothing but its watch can wake, then
+    /// stores two batches through `writer`, each while the workers are idle, and
+    /// expects each aggregated. Batch 1 creates a pending entry; batch 2 reuses it.
+    private func expectWatchWakes(workersOn storage: any MetricStorage, writer: any MetricStorage) async throws {
         // An hour's pause, and nobody calls wake(): only the watch can start the workers.
         let (metricd, counters, record) = try await idleWorkers(on: storage)
         let running = Task { try await metricd.run() }
         defer { running.cancel() }
         let base: Int64 = 1_767_225_600_000_000_000
-        // Batch 1 creates the pending file; batch 2 moves the consumed one back from idle/.
         for batch in 1...2 {
             while metricd.idleWorkers < 2 { try await Task.sleep(for: .milliseconds(5)) }
             try await writer.appendMeasures([

@@ -346,15 +346,19 @@ if [ -z "$ONLY" ] || [ "$ONLY" = visibility ]; then
     start_roles vf 2 --data-dir "$dir"
     timeout 600 "$ORZO" bench $(endpoints vf) --visibility-probes 100 --label "orzo files, separate roles" \
         --output "$OUT/visibility-orzo-roles" | tee -a "$OUT/log.txt"
-    # An idle fleet: CPU time the worker and the query role use in 30 s without traffic.
-    cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-    tick=$(getconf CLK_TCK)
-    before_w=$(cpu "$metricd"); before_q=$(cpu "$query"); before_i=$(cpu "$ingest")
-    sleep 30
-    {
-        echo "idle 30 s, CPU seconds: metricd $(( $(cpu "$metricd") - before_w ))/$tick," \
-            "query $(( $(cpu "$query") - before_q ))/$tick, ingest $(( $(cpu "$ingest") - before_i ))/$tick"
-    } | tee "$OUT/idle-cpu-files.txt" | tee -a "$OUT/log.txt"
+    # An idle fleet: CPU time each role uses in 30 s without traffic.
+    idle_cpu() { # LABEL
+        cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+        local tick before_w before_q before_i
+        tick=$(getconf CLK_TCK)
+        before_w=$(cpu "$metricd"); before_q=$(cpu "$query"); before_i=$(cpu "$ingest")
+        sleep 30
+        {
+            echo "idle 30 s ($1), CPU seconds: metricd $(( $(cpu "$metricd") - before_w ))/$tick," \
+                "query $(( $(cpu "$query") - before_q ))/$tick, ingest $(( $(cpu "$ingest") - before_i ))/$tick"
+        } | tee "$OUT/idle-cpu-$1.txt" | tee -a "$OUT/log.txt"
+    }
+    idle_cpu files
     stop_roles
     if [ "$CEPH" = 1 ]; then
         ceph_up
@@ -362,6 +366,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = visibility ]; then
         start_roles vis 4 "${backend[@]}"
         timeout 600 "$ORZO" bench $(endpoints vis) --visibility-probes 100 --label "orzo ceph" \
             --output "$OUT/visibility-ceph" | tee -a "$OUT/log.txt"
+        idle_cpu ceph
         stop_roles
     fi
 fi
