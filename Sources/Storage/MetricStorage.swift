@@ -234,6 +234,11 @@ public protocol MetricStorage: Sendable {
 public protocol IncomingWatch: Sendable {
     /// Stops the watch; no call of its handler starts after this returns.
     func stop()
+
+    /// How often idle workers should still rescan, only to catch what the
+    /// watch could miss (on files, a process on another host sharing the
+    /// directory over a network filesystem, which inotify does not see).
+    var rescanInterval: Duration { get }
 }
 
 extension MetricStorage {

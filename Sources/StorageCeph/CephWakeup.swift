@@ -166,6 +166,11 @@ final class CephIncomingWatcher: IncomingWatch, Sendable {
         }
     }
 
+    /// Every rescan lists every sack, a round trip each, on the OSDs' CPU too;
+    /// a notify is missed only when the watch broke (which rescans at once) or
+    /// an ingest died between storing and acknowledging (its client retries).
+    var rescanInterval: Duration { .seconds(5) }
+
     func stop() {
         state.withLock { $0.stopped = true }
         // The task unwatches on its way out, asynchronously: the handler is

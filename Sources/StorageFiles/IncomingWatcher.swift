@@ -91,6 +91,8 @@ final class IncomingWatcher: IncomingWatch, @unchecked Sendable {
         thread.withLock { $0 = handle }
     }
 
+    var rescanInterval: Duration { .seconds(1) }
+
     func stop() {
         guard
             let handle = thread.withLock({ thread -> pthread_t? in
