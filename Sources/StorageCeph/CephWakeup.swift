@@ -49,7 +49,7 @@ final class WakeupNotifier: Sendable {
         while true {
             do {
                 try await io.notify(CephWakeup.object, timeout: CephWakeup.notifyTimeout)
-            } catch where error.kind == .timedOut {
+            } catch  where error.kind == .timedOut {
                 // A watcher did not ack in time (a dead process its OSD has not
                 // dropped yet): the live ones got the notify all the same.
             } catch {

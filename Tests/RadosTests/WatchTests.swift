@@ -4,7 +4,9 @@ import Testing
 
 @Suite("librados: watch and notify (real Ceph)", .enabled(if: CephTestCluster.isEnabled), .timeLimit(.minutes(2)))
 struct WatchTests {
-    @Test("a notify from another client reaches the watcher with its payload; none after unwatch; a missing object cannot be watched")
+    @Test(
+        "a notify from another client reaches the watcher with its payload; none after unwatch; a missing object cannot be watched"
+    )
     func watchNotify() async throws {
         let io = try await CephTestCluster.ioContext()
         let other = try await CephTestCluster.separateClientIOContext()
