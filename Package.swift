@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Timeseries", targets: ["Timeseries"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "StorageCeph", targets: ["StorageCeph"]),
+        .library(name: "GnocchiAPI", targets: ["GnocchiAPI"]),
         .library(name: "StorageFiles", targets: ["StorageFiles"]),
         .library(name: "OrzoClient", targets: ["OrzoClient"]),
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
@@ -63,6 +64,7 @@ let package = Package(
                 "WireProtocol",
                 "StorageCeph",
                 "StorageFiles",
+                "GnocchiAPI",
                 "Statsd",
                 "OrzoClient",
                 "OrzoCommandLine",
@@ -84,6 +86,17 @@ let package = Package(
         .target(
             name: "StorageCeph",
             dependencies: ["Storage", "Rados", "Timeseries", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
+
+        // Gnocchi's REST API v1 over HTTP/1.1 (docs/http-api.md).
+        .target(
+            name: "GnocchiAPI",
+            dependencies: [
+                "Services", "Storage", "Timeseries", "WireProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings),
 
         // The file backend, the embedded default.
@@ -192,6 +205,7 @@ let package = Package(
             name: "ServiceTests",
             dependencies: [
                 "OrzoClient", "Services", "WireProtocol", "Storage", "StorageFiles", "StorageCeph", "Rados",
+                "GnocchiAPI",
                 "Timeseries",
                 "ZeroMQ",
             ],

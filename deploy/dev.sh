@@ -19,7 +19,7 @@ now_ms() { date +%s%3N; }
 # Debian packages: build (C headers of the two libraries Orzo binds), test
 # (a real Ceph), and tools the tests use.
 BUILD_PACKAGES=(librados-dev libzmq3-dev libsqlite3-dev)
-TEST_PACKAGES=(ceph-mon ceph-osd ceph-common uuid-runtime python3 python3-zmq procps systemd librsvg2-bin)
+TEST_PACKAGES=(ceph-mon ceph-osd ceph-common uuid-runtime python3 python3-zmq python3-venv procps systemd librsvg2-bin)
 
 install_packages() {
     local missing=()
@@ -103,6 +103,9 @@ cmd_test() {
     [ "$status" -eq 0 ] || exit "$status"
     stop_ceph
     trap - EXIT
+
+    log "Gnocchi 4.7.1's own functional tests (gabbits) against orzo http (docs/http-api.md)"
+    deploy/gabbits/run.sh "$(swift build --show-bin-path)/orzo"
 
     log "fuzz smoke: libFuzzer on each parser for 15 s (deploy/fuzz.sh; the long runs are in docs/reliability.md)"
     deploy/fuzz.sh build

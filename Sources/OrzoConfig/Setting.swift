@@ -80,8 +80,8 @@ public struct HostPort: Sendable, Hashable {
 }
 
 extension Setting {
-    static let servers = ["serve", "ingest", "metricd", "query"]
-    static let fleet = ["ingest", "metricd", "query"]
+    static let servers = ["serve", "ingest", "metricd", "query", "http"]
+    static let fleet = ["ingest", "metricd", "query", "http"]
 
     public static let all: [Setting] = [
         Setting(
@@ -116,6 +116,26 @@ extension Setting {
             key: "query.endpoint", environment: "ORZO_QUERY", flag: "query-endpoint",
             defaultValue: "tcp://127.0.0.1:5582", kind: .zmqEndpoint,
             help: "Query endpoint (ROUTER; clients connect REQ or DEALER sockets).", roles: ["serve", "query"]),
+        Setting(
+            key: "index.default_policies", environment: "ORZO_DEFAULT_POLICIES", flag: "default-policies",
+            defaultValue: "true", kind: .boolean,
+            help:
+                "Create Gnocchi's default archive policies (bool, low, medium, high) and the default rule in an empty index, as gnocchi-upgrade does.",
+            roles: servers),
+        Setting(
+            key: "http.endpoint", environment: "ORZO_HTTP", flag: "http-endpoint", defaultValue: "127.0.0.1:8041",
+            kind: .hostPort,
+            help:
+                "HOST:PORT of Gnocchi's REST API v1 (docs/http-api.md); beyond loopback only with security.allow_insecure.",
+            roles: ["http"]),
+        Setting(
+            key: "http.prefix", environment: "ORZO_HTTP_PREFIX", flag: "http-prefix", defaultValue: "", kind: .text,
+            help: "Path the REST API is mounted under, for example /gnocchi; empty for the root.", roles: ["http"]),
+        Setting(
+            key: "http.admin_users", environment: "ORZO_HTTP_ADMIN_USERS", flag: "http-admin-users",
+            defaultValue: "admin", kind: .text,
+            help: "Comma-separated users of the REST API's basic mode allowed Gnocchi's admin-only actions.",
+            roles: ["http"]),
         Setting(
             key: "ingest.max_puts_in_flight", environment: "ORZO_MAX_PUTS_IN_FLIGHT", flag: "max-puts-in-flight",
             defaultValue: "32", kind: .positiveInteger,
@@ -184,7 +204,7 @@ extension Setting {
             defaultValue: "false", kind: .boolean,
             help:
                 "Bind addresses other than loopback without CURVE (anyone who reaches them may do anything); every start then logs a warning.",
-            roles: ["serve", "ingest", "query"]),
+            roles: ["serve", "ingest", "query", "http"]),
         Setting(
             key: "client.server_key", environment: "ORZO_SERVER_KEY", flag: "server-key", defaultValue: nil,
             kind: .text, help: "The server's CURVE public key (Z85, or a .public file) for a client of a CURVE server.",

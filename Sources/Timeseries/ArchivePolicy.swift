@@ -90,7 +90,10 @@ public struct ArchivePolicy: Hashable, Sendable {
         }
         var seen: Set<Nanoseconds> = []
         for item in definition where !seen.insert(item.granularity).inserted {
-            throw .invalidDefinition("More than one archive policy uses granularity `\(seconds(item.granularity))'")
+            // Gnocchi's message, with the granularity as Python writes a float ("60.0").
+            let value = Double(item.granularity) / 1e9
+            let text = value == value.rounded() ? "\(Int64(value)).0" : "\(value)"
+            throw .invalidDefinition("More than one archive policy uses granularity `\(text)'")
         }
         let sorted = definition.sorted { $0.granularity < $1.granularity }
         // Orzo's deliberate difference: a granularity that does not divide the coarsest

@@ -10,7 +10,7 @@ struct Orzo: AsyncParsableCommand {
         subcommands: [
             Serve.self, Ingest.self, Metricd.self, Query.self, ArchivePolicyCommand.self, ArchivePolicyRuleCommand.self,
             MetricCommand.self, MeasuresCommand.self, AggregatesCommand.self, StatusCommand.self, StatsdCommand.self,
-            ConfigCommand.self, Check.self, KeysCommand.self, Bench.self,
+            ConfigCommand.self, Check.self, KeysCommand.self, Bench.self, Http.self,
             Info.self,
         ]
     )

@@ -93,11 +93,12 @@ struct BackendOptions: ParsableArguments {
     @Option(help: settingHelp("ceph.user")) var cephUser: String?
     @Option(help: settingHelp("ceph.keyring")) var keyring: String?
     @Option(help: settingHelp("data_dir")) var dataDir: String?
+    @Option(help: settingHelp("index.default_policies")) var defaultPolicies: String?
 
     var flags: [String: String?] {
         [
             "ceph.conf": cephConf, "ceph.pool": pool, "ceph.namespace": namespace, "ceph.user": cephUser,
-            "ceph.keyring": keyring, "data_dir": dataDir,
+            "ceph.keyring": keyring, "data_dir": dataDir, "index.default_policies": defaultPolicies,
         ]
     }
 
@@ -115,15 +116,17 @@ struct BackendOptions: ParsableArguments {
             let io = try cluster.ioContext(pool: pool, namespace: namespace)
             let storage = try await CephStorage.open(io: io, defaultSackCount: 128, idleGrace: .seconds(120))
             let indexer = RadosIndexer(io: io)
-            try await indexer.installDefaults()
+            if configuration.bool("index.default_policies") { try await indexer.installDefaults() }
             return (storage, indexer)
         }
-        return try await openFiles(configuration.string("data_dir")!, sharing: filesSharing)
+        return try await openFiles(
+            configuration.string("data_dir")!, sharing: filesSharing,
+            installDefaults: configuration.bool("index.default_policies"))
     }
 
     /// The embedded default: file storage and the SQLite indexer in one directory.
     static func openFiles(
-        _ dataDir: String, sharing: DataDirectorySharing = .shared
+        _ dataDir: String, sharing: DataDirectorySharing = .shared, installDefaults: Bool = true
     ) async throws -> (FileStorage, SQLiteIndexer) {
         let storage = try FileStorage(root: dataDir, sharing: sharing)
         if storage.temporaryFilesRemoved > 0 {
@@ -132,7 +135,7 @@ struct BackendOptions: ParsableArguments {
                 metadata: ["data_dir": "\(dataDir)", "files": "\(storage.temporaryFilesRemoved)"])
         }
         let indexer = try SQLiteIndexer(path: "\(dataDir)/index.sqlite")
-        try await indexer.installDefaults()
+        if installDefaults { try await indexer.installDefaults() }
         return (storage, indexer)
     }
 }

@@ -50,7 +50,7 @@ struct ArchivePolicyTests {
     @Test("policies: duplicate granularities and granularities that do not divide the coarsest are refused")
     func policyValidation() throws {
         let item = try ArchivePolicyItem(granularity: minute, points: 10)
-        #expect(throws: ArchivePolicyError.invalidDefinition("More than one archive policy uses granularity `60'")) {
+        #expect(throws: ArchivePolicyError.invalidDefinition("More than one archive policy uses granularity `60.0'")) {
             _ = try ArchivePolicy(name: "p", definition: [item, item])
         }
         // Orzo's deliberate difference: 7 s does not divide 60 s.
