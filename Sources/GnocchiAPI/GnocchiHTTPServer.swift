@@ -6,9 +6,10 @@ import NIOPosix
 /// Carries ``GnocchiAPI`` over HTTP/1.1 (keep-alive, one request at a time
 /// per connection, many connections at once), under a path prefix.
 ///
-/// Hostile input: a body larger than `maxBodyBytes` is answered 413 and the
-/// connection closed; a connection idle for `idleTimeout` is closed; the
-/// request head is bounded by NIO's parser (80 KB).
+/// Hostile input: a body larger than `maxBodyBytes` is answered 413 as soon as
+/// it passes the limit, and the connection closed (the rest is never read); a
+/// connection idle for `idleTimeout` is closed; the request head is bounded by
+/// NIO's parser (80 KB).
 public struct GnocchiHTTPServer: Sendable {
     public let host: String
     public let port: Int
@@ -62,43 +63,39 @@ public struct GnocchiHTTPServer: Sendable {
         try await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
             var body: [UInt8] = []
-            var tooLarge = false
+            /// Writes one response, with `Connection: close` unless kept alive.
+            func send(_ response: APIResponse, to request: HTTPRequestHead, keepAlive: Bool) async throws {
+                var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
+                headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)")
+                if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+                try await outbound.write(
+                    .head(
+                        HTTPResponseHead(
+                            version: request.version, status: HTTPResponseStatus(statusCode: response.status),
+                            headers: headers)))
+                if request.method != .HEAD && !response.body.isEmpty {
+                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
+                }
+                try await outbound.write(.end(nil))
+            }
             for try await part in inbound {
                 switch part {
                 case .head(let request):
                     head = request
                     body = []
-                    tooLarge = false
                 case .body(let buffer):
-                    if body.count + buffer.readableBytes > maxBodyBytes {
-                        tooLarge = true
-                        body = []
-                    } else if !tooLarge {
-                        body.append(contentsOf: buffer.readableBytesView)
+                    guard let request = head else { continue }
+                    guard body.count + buffer.readableBytes <= maxBodyBytes else {
+                        let refusal = APIError(413, "The body is larger than \(maxBodyBytes) bytes").response
+                        try await send(refusal, to: request, keepAlive: false)
+                        return
                     }
+                    body.append(contentsOf: buffer.readableBytesView)
                 case .end:
                     guard let request = head else { continue }
                     head = nil
-                    let response: APIResponse
-                    if tooLarge {
-                        response = APIError(413, "The body is larger than \(maxBodyBytes) bytes").response
-                    } else {
-                        response = await answer(request, body)
-                    }
-                    let keepAlive = request.isKeepAlive && !tooLarge
-                    var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
-                    headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)")
-                    if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-                    try await outbound.write(
-                        .head(
-                            HTTPResponseHead(
-                                version: request.version, status: HTTPResponseStatus(statusCode: response.status),
-                                headers: headers)))
-                    if request.method != .HEAD && !response.body.isEmpty {
-                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
-                    }
-                    try await outbound.write(.end(nil))
-                    if !keepAlive { return }
+                    try await send(await answer(request, body), to: request, keepAlive: request.isKeepAlive)
+                    if !request.isKeepAlive { return }
                 }
             }
         }

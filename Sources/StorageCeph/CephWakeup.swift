@@ -6,8 +6,8 @@ import Synchronization
 /// Ingest tells idle workers of new measures through RADOS watch/notify on one
 /// object, `orzo.wakeup` (docs/storage-ceph.md, "Waking the workers"): every
 /// process that runs workers watches it, and an ingest notifies it after each
-/// stored batch. The notify is only a hint: workers still rescan every second,
-/// so a lost notify delays measures by at most that.
+/// stored batch. The notify is only a hint: workers still rescan every
+/// ``CephIncomingWatcher/rescanInterval``, so a lost notify delays measures by at most that.
 enum CephWakeup {
     static let object = "orzo.wakeup"
     /// How long a notify waits for the watchers' acks. Delivery does not wait for
@@ -25,10 +25,11 @@ final class WakeupNotifier: Sendable {
     private struct State {
         var inFlight = false
         var again = false
+        var failing = false
     }
     private let state = Mutex(State())
     private let io: RadosIOContext
-    let failures = Atomic<Int>(0)
+    private let logger = Logger(label: "orzo.storage.ceph")
 
     init(io: RadosIOContext) { self.io = io }
 
@@ -47,23 +48,33 @@ final class WakeupNotifier: Sendable {
 
     private func send() async {
         while true {
+            var failure: RadosError?
             do {
                 try await io.notify(CephWakeup.object, timeout: CephWakeup.notifyTimeout)
             } catch  where error.kind == .timedOut {
                 // A watcher did not ack in time (a dead process its OSD has not
                 // dropped yet): the live ones got the notify all the same.
             } catch {
-                // No wakeup object (a pool from before it) or the cluster is
-                // unreachable: workers find the measures at their next rescan.
-                failures.add(1, ordering: .relaxed)
+                // The cluster is unreachable: workers find the measures at their next rescan.
+                failure = error
             }
-            let more = state.withLock { state -> Bool in
+            let (more, changed) = state.withLock { state -> (Bool, Bool) in
+                let changed = state.failing != (failure != nil)
+                state.failing = failure != nil
                 if state.again {
                     state.again = false
-                    return true
+                    return (true, changed)
                 }
                 state.inFlight = false
-                return false
+                return (false, changed)
+            }
+            // Logged when it starts and stops failing, not at every put.
+            if changed, let failure {
+                logger.warning(
+                    "cannot notify workers of new measures; they find them at their next rescan",
+                    metadata: ["error": "\(failure)"])
+            } else if changed {
+                logger.notice("notifying workers of new measures again")
             }
             if !more { return }
         }
@@ -75,12 +86,9 @@ final class WakeupNotifier: Sendable {
 /// have been missed) and watches again, retrying every second while the
 /// cluster is unreachable.
 final class CephIncomingWatcher: IncomingWatch, Sendable {
-    private struct State {
-        var stopped = false
-        var broken: CheckedContinuation<Void, Never>?
-        var brokenEarly = false
-    }
-    private let state = Mutex(State())
+    private let stopped = Mutex(false)
+    /// Rung when the watch breaks (or the task is cancelled).
+    private let broken = Doorbell()
     private let onPending: @Sendable () -> Void
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let logger = Logger(label: "orzo.storage.ceph")
@@ -95,8 +103,8 @@ final class CephIncomingWatcher: IncomingWatch, Sendable {
     /// Calls the handler unless stopped; under the lock, so that none is running
     /// or starts once ``stop()`` returns.
     private func pending() {
-        state.withLock { state in
-            if !state.stopped { onPending() }
+        stopped.withLock { stopped in
+            if !stopped { onPending() }
         }
     }
 
@@ -105,15 +113,12 @@ final class CephIncomingWatcher: IncomingWatch, Sendable {
         while !Task.isCancelled {
             let watch: RadosWatch
             do {
-                // Created here too: pools from before the wakeup object lack it.
-                var create = RadosWriteOperation()
-                create.create(exclusive: false)
-                try await io.operate(create, on: CephWakeup.object)
+                // The object exists: CephStorage.open creates it in every process.
                 watch = try await io.watch(CephWakeup.object, timeout: CephWakeup.watchTimeout) { [weak self] event in
                     guard let self else { return }
                     switch event {
                     case .notified: self.pending()
-                    case .failed: self.markBroken()
+                    case .failed: self.broken.ring()
                     }
                 }
             } catch {
@@ -123,6 +128,8 @@ final class CephIncomingWatcher: IncomingWatch, Sendable {
                         metadata: ["error": "\(error)"])
                     failedBefore = true
                 }
+                // Unwatched, the workers' long pause would hold measures back: ring them instead.
+                pending()
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
@@ -130,39 +137,11 @@ final class CephIncomingWatcher: IncomingWatch, Sendable {
             failedBefore = false
             // Measures stored before the watch started have had no notify.
             pending()
-            await waitUntilBroken()
+            await broken.wait()
             await watch.unwatch()
             if Task.isCancelled { return }
             logger.warning("the watch for new measures broke; watching again")
             pending()
-        }
-    }
-
-    private func markBroken() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            defer { state.broken = nil }
-            if state.broken == nil { state.brokenEarly = true }
-            return state.broken
-        }
-        waiter?.resume()
-    }
-
-    /// Returns when the watch breaks or the task is cancelled.
-    private func waitUntilBroken() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let now = state.withLock { state -> Bool in
-                    if state.brokenEarly || Task.isCancelled {
-                        state.brokenEarly = false
-                        return true
-                    }
-                    state.broken = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            markBroken()
         }
     }
 
@@ -172,7 +151,7 @@ final class CephIncomingWatcher: IncomingWatch, Sendable {
     var rescanInterval: Duration { .seconds(5) }
 
     func stop() {
-        state.withLock { $0.stopped = true }
+        stopped.withLock { $0 = true }
         // The task unwatches on its way out, asynchronously: the handler is
         // already silenced.
         task.withLock { $0?.cancel() }

@@ -1,18 +1,19 @@
 import Synchronization
 
-/// Cuts an idle worker's pause short. An ingest in the same process (`orzo
-/// serve`) rings it after storing measures, so they are aggregated at once
-/// instead of after the rest of the pause; workers in other processes still
-/// find them on their next scan. A ring while nobody waits is kept for the
-/// next wait, so none is lost between a scan and the pause after it.
-final class Doorbell: Sendable {
+/// Wakes one waiting task. Metricd's workers wait on one each between scans
+/// (rung by an ingest in the same process, or by a store's watch); the Ceph
+/// watcher waits on one until its watch breaks. A ring while nobody waits is
+/// kept for the next wait, so none is lost between a check and the wait after it.
+public final class Doorbell: Sendable {
     private struct State {
         var rung = false
         var waiter: CheckedContinuation<Void, Never>?
     }
     private let state = Mutex(State())
 
-    func ring() {
+    public init() {}
+
+    public func ring() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.rung = true
@@ -25,7 +26,7 @@ final class Doorbell: Sendable {
     }
 
     /// Returns after `pause`, at a ring, or when the task is cancelled.
-    func wait(_ pause: Duration) async {
+    public func wait(_ pause: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(for: pause) }
             group.addTask { await self.rung() }
@@ -33,6 +34,9 @@ final class Doorbell: Sendable {
             group.cancelAll()
         }
     }
+
+    /// Returns at a ring, or when the task is cancelled.
+    public func wait() async { await rung() }
 
     private func rung() async {
         await withTaskCancellationHandler {
