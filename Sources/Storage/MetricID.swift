@@ -1,8 +1,12 @@
+import Foundation
 import Timeseries
 
 /// The storage identity of a metric: 128 random bits as 32 lowercase hex digits,
 /// safe in object and file names whatever the metric's name (names may hold any
-/// character but controls). The indexer maps names to ids.
+/// character but controls). The indexer maps names to ids. New ids are version 4
+/// UUIDs: Gnocchi's REST API shows them dashed (``uuidString``) and reads them
+/// in any form Python's `uuid.UUID` reads (``init(uuid:)``); docs/http-api.md,
+/// "Metric identity".
 public struct MetricID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     public let rawValue: String
 
@@ -13,11 +17,27 @@ public struct MetricID: Hashable, Sendable, Comparable, CustomStringConvertible,
         self.rawValue = rawValue
     }
 
+    /// A random version 4 UUID (RFC 9562: version nibble 4, variant bits 10).
     public static func random() -> MetricID {
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
+        let high = (generator.next() as UInt64) & ~0xF000 | 0x4000
+        let low = (generator.next() as UInt64) & ~(0xC000 << 48) | (0x8000 << 48)
         return MetricID(hex(high) + hex(low))!
+    }
+
+    /// Reads a UUID as Python's `uuid.UUID(text)` does: 32 hex digits of either
+    /// case, with or without dashes, braces or a `urn:uuid:` prefix.
+    public init?(uuid text: String) {
+        guard text.utf8.count <= 64 else { return nil }
+        let bare = text.replacingOccurrences(of: "urn:", with: "").replacingOccurrences(of: "uuid:", with: "")
+            .trimmingCharacters(in: CharacterSet(charactersIn: "{}"))
+        self.init(bare.replacingOccurrences(of: "-", with: "").lowercased())
+    }
+
+    /// The id as Gnocchi writes metric ids: 8-4-4-4-12 lowercase hex digits.
+    public var uuidString: String {
+        let digits = Array(rawValue)
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(digits[$0]) }.joined(separator: "-")
     }
 
     /// The sack this metric's pending measures are indexed in: a stable hash of

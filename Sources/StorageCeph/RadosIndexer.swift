@@ -108,6 +108,34 @@ public final class RadosIndexer: Indexer {
         try await bumpGeneration()
     }
 
+    /// Bumps the generation before and after, as a delete does.
+    public func updateArchivePolicy(_ policy: ArchivePolicy) async throws {
+        guard try await archivePolicy(named: policy.name) != nil else {
+            throw IndexerError.notFound("Archive policy \(policy.name) does not exist")
+        }
+        try await bumpGeneration()
+        var op = RadosWriteOperation()
+        op.setOmap([policy.name: IndexerCoding.encode(policy)])
+        try await untyped { () async throws(RadosError) in try await self.io.operate(op, on: Self.policies) }
+        try await bumpGeneration()
+    }
+
+    /// The new name is created first: a rename that dies half-way leaves both
+    /// names (the same pattern twice), never none.
+    public func renameRule(named name: String, to newName: String) async throws -> ArchivePolicyRule {
+        guard let bytes = try await values(Self.rules, [name])[name] else {
+            throw IndexerError.notFound("Archive policy rule \(name) does not exist")
+        }
+        let rule = try IndexerCoding.decodeRule(bytes)
+        let renamed = try ArchivePolicyRule(
+            name: newName, metricPattern: rule.metricPattern, archivePolicyName: rule.archivePolicyName)
+        guard try await createIfAbsent(Self.rules, newName, IndexerCoding.encode(renamed)) else {
+            throw IndexerError.conflict("Archive policy rule \(newName) already exists")
+        }
+        try await remove(Self.rules, name)
+        return renamed
+    }
+
     public func createRule(_ rule: ArchivePolicyRule) async throws {
         guard try await archivePolicy(named: rule.archivePolicyName) != nil else {
             throw IndexerError.notFound("Archive policy \(rule.archivePolicyName) does not exist")
@@ -130,13 +158,11 @@ public final class RadosIndexer: Indexer {
 
     // MARK: Metrics
 
-    public func createMetric(name: String, archivePolicyName: String, unit: String?) async throws -> MetricRecord {
-        guard try await archivePolicy(named: archivePolicyName) != nil else {
-            throw IndexerError.notFound("Archive policy \(archivePolicyName) does not exist")
+    public func createMetric(_ record: MetricRecord) async throws {
+        guard try await archivePolicy(named: record.archivePolicyName) != nil else {
+            throw IndexerError.notFound("Archive policy \(record.archivePolicyName) does not exist")
         }
-        let record = MetricRecord(
-            id: .random(), name: name, archivePolicyName: archivePolicyName, unit: unit,
-            createdAt: wallClockNanoseconds())
+        let name = record.name
         // The id index first: an id entry without a name entry is ignored by lookups,
         // whereas a name without its id entry would hide the metric from workers.
         var op = RadosWriteOperation()
@@ -146,7 +172,6 @@ public final class RadosIndexer: Indexer {
             try await remove(Self.idShard(record.id), record.id.rawValue)
             throw IndexerError.conflict("Metric \(name) already exists")
         }
-        return record
     }
 
     public func metric(named name: String) async throws -> MetricRecord? {
@@ -178,12 +203,12 @@ public final class RadosIndexer: Indexer {
         return Array(all.sorted { $0.name < $1.name }.prefix(limit))
     }
 
-    public func deleteMetric(named name: String) async throws -> MetricRecord {
-        guard let record = try await metric(named: name) else {
+    public func deleteMetric(named name: String, id: MetricID?) async throws -> MetricRecord {
+        guard let record = try await metric(named: name), id == nil || record.id == id else {
             // A delete that died between its removal and its last bump is repaired
             // by asking again: the caches it should have invalidated are.
             try await bumpGeneration()
-            throw IndexerError.notFound("Metric \(name) does not exist")
+            throw IndexerError.notFound("Metric \(id?.uuidString ?? name) does not exist")
         }
         try await bumpGeneration()
         try await remove(Self.metricShard(name), name)

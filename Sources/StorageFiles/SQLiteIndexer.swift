@@ -110,6 +110,36 @@ public final class SQLiteIndexer: Indexer {
         }
     }
 
+    public func updateArchivePolicy(_ policy: ArchivePolicy) async throws {
+        let document = IndexerCoding.encode(policy)
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE archive_policy SET document = ? WHERE name = ?", arguments: [Data(document), policy.name])
+            if db.changesCount == 0 { throw IndexerError.notFound("Archive policy \(policy.name) does not exist") }
+            try Self.bumpGeneration(db)
+        }
+    }
+
+    public func renameRule(named name: String, to newName: String) async throws -> ArchivePolicyRule {
+        try await write { db in
+            guard
+                let data = try Data.fetchOne(
+                    db, sql: "SELECT document FROM archive_policy_rule WHERE name = ?", arguments: [name])
+            else { throw IndexerError.notFound("Archive policy rule \(name) does not exist") }
+            guard
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM archive_policy_rule WHERE name = ?", arguments: [newName])
+                    == nil
+            else { throw IndexerError.conflict("Archive policy rule \(newName) already exists") }
+            let rule = try IndexerCoding.decodeRule(Array(data))
+            let renamed = try ArchivePolicyRule(
+                name: newName, metricPattern: rule.metricPattern, archivePolicyName: rule.archivePolicyName)
+            try db.execute(
+                sql: "UPDATE archive_policy_rule SET name = ?, document = ? WHERE name = ?",
+                arguments: [newName, Data(IndexerCoding.encode(renamed)), name])
+            return renamed
+        }
+    }
+
     public func createRule(_ rule: ArchivePolicyRule) async throws {
         let document = IndexerCoding.encode(rule)
         try await write { db in
@@ -141,24 +171,21 @@ public final class SQLiteIndexer: Indexer {
         }
     }
 
-    public func createMetric(name: String, archivePolicyName: String, unit: String?) async throws -> MetricRecord {
-        let record = MetricRecord(
-            id: .random(), name: name, archivePolicyName: archivePolicyName, unit: unit,
-            createdAt: wallClockNanoseconds())
+    public func createMetric(_ record: MetricRecord) async throws {
         let document = IndexerCoding.encode(record)
-        return try await write { db in
+        try await write { db in
             guard
                 try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM archive_policy WHERE name = ?", arguments: [archivePolicyName]) != nil
-            else { throw IndexerError.notFound("Archive policy \(archivePolicyName) does not exist") }
+                    db, sql: "SELECT 1 FROM archive_policy WHERE name = ?", arguments: [record.archivePolicyName])
+                    != nil
+            else { throw IndexerError.notFound("Archive policy \(record.archivePolicyName) does not exist") }
             try db.execute(
                 sql: """
                     INSERT INTO metric (name, id, archive_policy_name, document) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(name) DO NOTHING
+                    ON CONFLICT DO NOTHING
                     """,
-                arguments: [name, record.id.rawValue, archivePolicyName, Data(document)])
-            if db.changesCount == 0 { throw IndexerError.conflict("Metric \(name) already exists") }
-            return record
+                arguments: [record.name, record.id.rawValue, record.archivePolicyName, Data(document)])
+            if db.changesCount == 0 { throw IndexerError.conflict("Metric \(record.name) already exists") }
         }
     }
 
@@ -265,10 +292,13 @@ public final class SQLiteIndexer: Indexer {
         return try documents.map { try IndexerCoding.decodeMetric(Array($0)) }
     }
 
-    public func deleteMetric(named name: String) async throws -> MetricRecord {
+    public func deleteMetric(named name: String, id: MetricID?) async throws -> MetricRecord {
         let data = try await write { db -> Data in
-            guard let data = try Data.fetchOne(db, sql: "SELECT document FROM metric WHERE name = ?", arguments: [name])
-            else { throw IndexerError.notFound("Metric \(name) does not exist") }
+            guard
+                let data = try Data.fetchOne(
+                    db, sql: "SELECT document FROM metric WHERE name = ? AND (? IS NULL OR id = ?)",
+                    arguments: [name, id?.rawValue, id?.rawValue])
+            else { throw IndexerError.notFound("Metric \(id?.uuidString ?? name) does not exist") }
             try db.execute(sql: "DELETE FROM metric WHERE name = ?", arguments: [name])
             try Self.bumpGeneration(db)
             return data

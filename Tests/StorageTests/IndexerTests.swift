@@ -225,3 +225,129 @@ struct IndexerTests {
         }
     }
 }
+
+@Suite("Indexer conformance: what Gnocchi's REST API needs", .timeLimit(.minutes(5)))
+struct IndexerGnocchiTests {
+    @Test("new ids are version 4 UUIDs, read back from any form Python's uuid.UUID reads")
+    func uuids() {
+        for _ in 0..<100 {
+            let id = MetricID.random()
+            let digits = Array(id.rawValue)
+            #expect(digits[12] == "4")
+            #expect("89ab".contains(digits[16]))
+            #expect(MetricID(uuid: id.uuidString) == id)
+            #expect(MetricID(uuid: "{urn:uuid:\(id.uuidString.uppercased())}") == id)
+            #expect(MetricID(uuid: "urn:uuid:\(id.uuidString.uppercased())") == id)
+            #expect(MetricID(uuid: "{\(id.rawValue)}") == id)
+        }
+        #expect(
+            MetricID(uuid: "cee6ef1f-52cc-4a16-bbb5-648aedfd1c37")?.uuidString == "cee6ef1f-52cc-4a16-bbb5-648aedfd1c37"
+        )
+        #expect(MetricID(uuid: "foobar") == nil)
+        #expect(MetricID(uuid: "cee6ef1f-52cc-4a16-bbb5-648aedfd1c3") == nil)
+    }
+
+    @Test("records keep a Gnocchi name (absent, or shared) and a creator; older records read as named by their address")
+    func recordCoding() throws {
+        let id = MetricID.random()
+        let nameless = MetricRecord(
+            id: id, name: id.uuidString, archivePolicyName: "low", unit: nil, createdAt: 1, gnocchiName: .some(nil),
+            creator: "foobar")
+        #expect(try IndexerCoding.decodeMetric(IndexerCoding.encode(nameless)) == nameless)
+        #expect(try IndexerCoding.decodeMetric(IndexerCoding.encode(nameless)).gnocchiName == nil)
+        let old = #"{"archive_policy_name":"low","created_at":1,"id":{"raw_value":"\#(id.rawValue)"},"name":"cpu"}"#
+        let decoded = try IndexerCoding.decodeMetric(Array(old.utf8))
+        #expect(decoded.gnocchiName == "cpu")
+        #expect(decoded.creator == nil)
+    }
+
+    @Test("a policy's definition is replaced, and the generation changes", arguments: indexerBackends)
+    func updatePolicy(backend: IndexerBackend) async throws {
+        let (indexer, _) = try await backend.make()
+        try await indexer.installDefaults()
+        let before = try await indexer.generation()
+        let low = try #require(try await indexer.archivePolicy(named: "low"))
+        let changed = try ArchivePolicy(
+            name: "low", backWindow: low.backWindow,
+            definition: low.definition.map { try ArchivePolicyItem(granularity: $0.granularity, points: 7) },
+            aggregationMethods: low.aggregationMethods)
+        try await indexer.updateArchivePolicy(changed)
+        #expect(try await indexer.archivePolicy(named: "low") == changed)
+        #expect(try await indexer.generation() != before)
+        await #expect(throws: IndexerError.self) {
+            try await indexer.updateArchivePolicy(
+                try ArchivePolicy(name: "nope", backWindow: 0, definition: changed.definition))
+        }
+    }
+
+    @Test("a rule is renamed; a taken or missing name is refused", arguments: indexerBackends)
+    func renameRule(backend: IndexerBackend) async throws {
+        let (indexer, _) = try await backend.make()
+        try await indexer.installDefaults()
+        try await indexer.createRule(
+            try ArchivePolicyRule(name: "disk", metricPattern: "disk.*", archivePolicyName: "medium"))
+        let renamed = try await indexer.renameRule(named: "disk", to: "disks")
+        #expect(renamed.metricPattern == "disk.*")
+        #expect(try await indexer.rules().map(\.name) == ["default", "disks"])
+        await #expect(throws: IndexerError.conflict("Archive policy rule default already exists")) {
+            try await indexer.renameRule(named: "disks", to: "default")
+        }
+        await #expect(throws: IndexerError.notFound("Archive policy rule disk does not exist")) {
+            try await indexer.renameRule(named: "disk", to: "x")
+        }
+        #expect(try await indexer.ensureMetric(named: "disk.sda").archivePolicyName == "medium")
+    }
+
+    @Test("a metric is deleted by id only while its name is still that metric", arguments: indexerBackends)
+    func deleteByID(backend: IndexerBackend) async throws {
+        let (indexer, _) = try await backend.make()
+        try await indexer.installDefaults()
+        let first = try await indexer.createMetric(name: "cpu", archivePolicyName: "low", unit: nil)
+        _ = try await indexer.deleteMetric(id: first.id)
+        let second = try await indexer.createMetric(name: "cpu", archivePolicyName: "low", unit: nil)
+        await #expect(throws: IndexerError.self) { try await indexer.deleteMetric(named: "cpu", id: first.id) }
+        #expect(try await indexer.metric(named: "cpu") == second)
+        #expect(try await indexer.deleteMetric(named: "cpu", id: second.id) == second)
+        #expect(try await indexer.metric(id: second.id) == nil)
+    }
+
+    @Test(
+        "Gnocchi listings: filters on the Gnocchi name, unit, creator, policy and id; sorts with the id last; markers",
+        arguments: indexerBackends)
+    func listing(backend: IndexerBackend) async throws {
+        let (indexer, _) = try await backend.make()
+        try await indexer.installDefaults()
+        var records: [MetricRecord] = []
+        for (index, (name, creator)) in [("disk", "a"), ("disk", "b"), (nil, "a"), ("cpu", "c"), ("disk", "a")]
+            .enumerated()
+        {
+            let id = MetricID.random()
+            let address = index == 0 || name == "cpu" ? name! : id.uuidString
+            records.append(
+                try await indexer.createMetric(
+                    name: address, archivePolicyName: index == 3 ? "high" : "low", unit: index == 1 ? "B" : nil,
+                    gnocchiName: .some(name), creator: creator))
+        }
+        func ids(_ query: MetricListQuery) async throws -> [MetricID] {
+            try await indexer.metrics(matching: query).map(\.id)
+        }
+        let byID = records.map(\.id).sorted()
+        #expect(try await ids(MetricListQuery(limit: 100)) == byID)
+        #expect(try await ids(MetricListQuery(limit: 2)) == Array(byID.prefix(2)))
+        #expect(try await ids(MetricListQuery(marker: byID[1], limit: 2)) == Array(byID[2..<4]))
+        let disks = [records[0], records[1], records[4]].map(\.id).sorted()
+        #expect(try await ids(MetricListQuery(filters: [.name: "disk"], limit: 100)) == disks)
+        #expect(try await ids(MetricListQuery(filters: [.name: "disk", .creator: "a"], limit: 100)).count == 2)
+        #expect(try await ids(MetricListQuery(filters: [.unit: "B"], limit: 100)) == [records[1].id])
+        #expect(try await ids(MetricListQuery(filters: [.archivePolicyName: "high"], limit: 100)) == [records[3].id])
+        #expect(try await ids(MetricListQuery(filters: [.id: records[2].id.uuidString], limit: 100)) == [records[2].id])
+        // By name descending: the disks (by id), then cpu, then the nameless one (absent sorts first ascending).
+        let sorted = try await ids(MetricListQuery(sorts: [(.name, false)], limit: 100))
+        #expect(sorted == disks + [records[3].id, records[2].id])
+        let page2 = try await ids(MetricListQuery(sorts: [(.name, false)], marker: sorted[2], limit: 100))
+        #expect(page2 == [records[3].id, records[2].id])
+        await #expect(throws: IndexerError.self) {
+            try await indexer.metrics(matching: MetricListQuery(marker: .random(), limit: 1))
+        }
+    }
+}

@@ -45,6 +45,16 @@ public final class MemoryIndexer: Indexer {
         }
     }
 
+    public func updateArchivePolicy(_ policy: ArchivePolicy) async throws {
+        try state.withLock { state in
+            guard state.policies[policy.name] != nil else {
+                throw IndexerError.notFound("Archive policy \(policy.name) does not exist")
+            }
+            state.policies[policy.name] = policy
+            state.generation += 1
+        }
+    }
+
     public func createRule(_ rule: ArchivePolicyRule) async throws {
         try state.withLock { state in
             guard state.policies[rule.archivePolicyName] != nil else {
@@ -69,17 +79,31 @@ public final class MemoryIndexer: Indexer {
         }
     }
 
-    public func createMetric(name: String, archivePolicyName: String, unit: String?) async throws -> MetricRecord {
+    public func renameRule(named name: String, to newName: String) async throws -> ArchivePolicyRule {
         try state.withLock { state in
-            guard state.policies[archivePolicyName] != nil else {
-                throw IndexerError.notFound("Archive policy \(archivePolicyName) does not exist")
+            guard let rule = state.rules[name] else {
+                throw IndexerError.notFound("Archive policy rule \(name) does not exist")
             }
-            guard state.metrics[name] == nil else { throw IndexerError.conflict("Metric \(name) already exists") }
-            let record = MetricRecord(
-                id: .random(), name: name, archivePolicyName: archivePolicyName, unit: unit,
-                createdAt: wallClockNanoseconds())
-            state.metrics[name] = record
-            return record
+            guard state.rules[newName] == nil else {
+                throw IndexerError.conflict("Archive policy rule \(newName) already exists")
+            }
+            let renamed = try ArchivePolicyRule(
+                name: newName, metricPattern: rule.metricPattern, archivePolicyName: rule.archivePolicyName)
+            state.rules[name] = nil
+            state.rules[newName] = renamed
+            return renamed
+        }
+    }
+
+    public func createMetric(_ record: MetricRecord) async throws {
+        try state.withLock { state in
+            guard state.policies[record.archivePolicyName] != nil else {
+                throw IndexerError.notFound("Archive policy \(record.archivePolicyName) does not exist")
+            }
+            guard state.metrics[record.name] == nil else {
+                throw IndexerError.conflict("Metric \(record.name) already exists")
+            }
+            state.metrics[record.name] = record
         }
     }
 
@@ -99,11 +123,12 @@ public final class MemoryIndexer: Indexer {
         }
     }
 
-    public func deleteMetric(named name: String) async throws -> MetricRecord {
+    public func deleteMetric(named name: String, id: MetricID?) async throws -> MetricRecord {
         try state.withLock { state in
-            guard let record = state.metrics.removeValue(forKey: name) else {
-                throw IndexerError.notFound("Metric \(name) does not exist")
+            guard let record = state.metrics[name], id == nil || record.id == id else {
+                throw IndexerError.notFound("Metric \(id?.uuidString ?? name) does not exist")
             }
+            state.metrics[name] = nil
             state.generation += 1
             return record
         }
