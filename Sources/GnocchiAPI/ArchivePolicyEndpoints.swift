@@ -46,8 +46,14 @@ extension GnocchiAPI {
                 directory.forgetPolicy(name)
                 return APIResponse(status: 204)
             default:
+                guard let current = try await indexer.archivePolicy(named: name) else {
+                    throw APIError.notFound("Archive policy \(name) does not exist")
+                }
                 try user.requireAdmin()
-                throw APIError(501, "Changing an archive policy is not supported yet")
+                let changed = try Self.changedPolicy(current, from: try jsonBody(request))
+                try await indexer.updateArchivePolicy(changed)
+                directory.forgetPolicy(name)
+                return .json(200, Self.document(changed))
             }
         default:
             throw APIError.notFound("The resource could not be found.")
@@ -100,8 +106,16 @@ extension GnocchiAPI {
                 try await indexer.deleteRule(named: name)
                 return APIResponse(status: 204)
             default:
+                let fields = try SchemaFields(try jsonBody(request), allowed: ["name"])
+                let newName = try fields.requiredString("name")
                 try user.requireAdmin()
-                throw APIError(501, "Renaming an archive policy rule is not supported yet")
+                do {
+                    return .json(200, Self.document(try await indexer.renameRule(named: name, to: newName)))
+                } catch IndexerError.conflict {
+                    throw APIError.badRequest(
+                        "Archive policy rule \(name) does not support change: Archive policy rule \(newName) "
+                            + "already exists.")
+                }
             }
         default:
             throw APIError.notFound("The resource could not be found.")
@@ -149,14 +163,29 @@ extension GnocchiAPI {
         return output
     }
 
-    /// An archive policy from Gnocchi's document: `name`, `definition`
-    /// (`granularity`, `points`, `timespan`, any two or the granularity alone),
-    /// optional `back_window` and `aggregation_methods`.
-    static func policy(from body: JSONValue) throws -> ArchivePolicy {
-        let fields = try SchemaFields(body, allowed: ["name", "back_window", "definition", "aggregation_methods"])
-        let backWindow = try fields.optionalInteger("back_window", minimum: 0) ?? 0
-        let methods = try fields.optionalStringList("aggregation_methods")
-        let name = try fields.requiredString("name")
+    /// Gnocchi's PATCH: a new `definition` (required) and `back_window`; the
+    /// granularities must stay the same.
+    static func changedPolicy(_ current: ArchivePolicy, from body: JSONValue) throws -> ArchivePolicy {
+        let fields = try SchemaFields(body, allowed: ["definition", "back_window"])
+        let items = try definition(fields)
+        let backWindow = try fields.optionalInteger("back_window", minimum: 0) ?? current.backWindow
+        let old = current.definition.map(\.granularity).sorted()
+        let new = items.map(\.granularity).sorted()
+        guard old.count == new.count else {
+            throw APIError.badRequest(
+                "Archive policy \(current.name) does not support change: Cannot add or drop granularities")
+        }
+        if let (changed, _) = zip(old, new).first(where: { $0 != $1 }) {
+            throw APIError.badRequest(
+                "Archive policy \(current.name) does not support change: \(pythonFloat(changed)) granularity "
+                    + "interval was changed")
+        }
+        return try ArchivePolicy(
+            name: current.name, backWindow: backWindow, definition: items,
+            aggregationMethods: current.aggregationMethods)
+    }
+
+    private static func definition(_ fields: SchemaFields) throws -> [ArchivePolicyItem] {
         let definitionValue = try fields.required("definition")
         guard case .array(let entries) = definitionValue else {
             throw APIError.invalidInput(
@@ -175,6 +204,18 @@ extension GnocchiAPI {
             let timespan = try item.optionalTimespan("timespan")
             items.append(try ArchivePolicyItem(granularity: granularity, points: points, timespan: timespan))
         }
+        return items
+    }
+
+    /// An archive policy from Gnocchi's document: `name`, `definition`
+    /// (`granularity`, `points`, `timespan`, any two or the granularity alone),
+    /// optional `back_window` and `aggregation_methods`.
+    static func policy(from body: JSONValue) throws -> ArchivePolicy {
+        let fields = try SchemaFields(body, allowed: ["name", "back_window", "definition", "aggregation_methods"])
+        let backWindow = try fields.optionalInteger("back_window", minimum: 0) ?? 0
+        let methods = try fields.optionalStringList("aggregation_methods")
+        let name = try fields.requiredString("name")
+        let items = try definition(fields)
         let aggregationMethods: [AggregationMethod]
         if let methods {
             aggregationMethods = try ArchivePolicy.resolveAggregationMethods(methods)

@@ -11,10 +11,13 @@ public struct GnocchiAPIConfiguration: Sendable {
     public var adminUsers: Set<String>
     /// The most items a listing returns (Gnocchi's `api.max_limit`).
     public var maxLimit: Int
+    /// How long a read's `refresh` waits for a metric's lease held elsewhere.
+    public var refreshLeaseWait: Duration
 
-    public init(adminUsers: Set<String> = ["admin"], maxLimit: Int = 1000) {
+    public init(adminUsers: Set<String> = ["admin"], maxLimit: Int = 1000, refreshLeaseWait: Duration = .seconds(10)) {
         self.adminUsers = adminUsers
         self.maxLimit = maxLimit
+        self.refreshLeaseWait = refreshLeaseWait
     }
 }
 
@@ -25,15 +28,23 @@ public final class GnocchiAPI: Sendable {
     let directory: MetricDirectory
     let storage: any MetricStorage
     let configuration: GnocchiAPIConfiguration
+    let counters: ServiceCounters?
+    /// The workers of the same process (`orzo serve`), whose quarantine list a refresh consults.
+    let metricd: MetricdService?
 
     /// The version `GET /` reports: Gnocchi's clients (Ceilometer, the Grafana
     /// datasource) require at least 4.2.0.
     public static let build = "4.7.1"
 
-    public init(directory: MetricDirectory, storage: any MetricStorage, configuration: GnocchiAPIConfiguration) {
+    public init(
+        directory: MetricDirectory, storage: any MetricStorage, configuration: GnocchiAPIConfiguration,
+        counters: ServiceCounters? = nil, metricd: MetricdService? = nil
+    ) {
         self.directory = directory
         self.storage = storage
         self.configuration = configuration
+        self.counters = counters
+        self.metricd = metricd
     }
 
     var indexer: any Indexer { directory.indexer }
@@ -90,6 +101,7 @@ public final class GnocchiAPI: Sendable {
         switch collection {
         case "archive_policy": return try await archivePolicies(request, Array(rest.dropFirst()), user)
         case "archive_policy_rule": return try await rules(request, Array(rest.dropFirst()), user)
+        case "metric": return try await metrics(request, Array(rest.dropFirst()), user)
         case "capabilities":
             guard rest.count == 1 else { throw APIError.notFound("The resource could not be found.") }
             try allow(request, ["GET"])

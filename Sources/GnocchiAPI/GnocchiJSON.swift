@@ -36,3 +36,34 @@ enum GnocchiJSON {
         }
     }
 }
+
+extension GnocchiJSON {
+    /// A float as Python's `repr` writes it (`60.0`, `43.1`, `1e-05`, `NaN`):
+    /// Gnocchi's measures are numpy floats, never integers.
+    static func pythonFloat(_ value: Double) -> String {
+        if !value.isFinite { return value.isNaN ? "NaN" : value < 0 ? "-Infinity" : "Infinity" }
+        if value == value.rounded(), abs(value) < 1e16 { return "\(Int64(value)).0" }
+        return value.description
+    }
+
+    /// Measure rows `[["2015-03-06T14:33:00+00:00", 60.0, 43.1], …]`, written
+    /// straight to bytes: replies of many thousand points build no JSON tree.
+    struct MeasureRows {
+        private(set) var bytes: [UInt8] = [UInt8(ascii: "[")]
+        private var count = 0
+
+        mutating func append(timestamp: Int64, granularity: String, value: Double) {
+            if count > 0 { bytes.append(contentsOf: ", ".utf8) }
+            count += 1
+            bytes.append(contentsOf: "[\"".utf8)
+            bytes.append(contentsOf: GnocchiTimestamps.format(timestamp).utf8)
+            bytes.append(contentsOf: "\", ".utf8)
+            bytes.append(contentsOf: granularity.utf8)
+            bytes.append(contentsOf: ", ".utf8)
+            bytes.append(contentsOf: GnocchiJSON.pythonFloat(value).utf8)
+            bytes.append(UInt8(ascii: "]"))
+        }
+
+        func finished() -> [UInt8] { bytes + [UInt8(ascii: "]")] }
+    }
+}

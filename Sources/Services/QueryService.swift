@@ -382,55 +382,21 @@ public struct QueryService: Sendable {
         }
     }
 
-    /// Processes the metric's pending measures under its lease, waiting for it
-    /// up to `refreshLeaseWait` (the task is cancelled at the request's deadline).
+    /// Processes the metric's pending measures first (``MetricRefresher``).
     private func refresh(_ metric: MetricID, _ policy: ArchivePolicy) async throws {
-        let cycle = ProcessingCycle(storage: storage)
-        let instruments = CycleInstruments(counters: counters)
-        let deadline = ContinuousClock.now + refreshLeaseWait
-        // In orzo serve the workers' list (re-read each second) spares a storage read per refresh.
-        let reason: String?
-        if let metricd {
-            reason = metricd.quarantine.withLock { $0[metric] }
-        } else {
-            reason = try await storage.quarantinedMetrics()[metric]
-        }
-        if let reason {
-            throw ProtocolError(.internal, "Unable to refresh metric: it is quarantined (\(reason))")
-        }
-        while true {
-            try Task.checkCancellation()
-            let started = ContinuousClock.now
-            let outcome: CycleOutcome
-            do {
-                outcome = try await cycle.process(metric, policy: policy)
-            } catch let error as StorageError {
-                // A refresh is a cycle: its failure is logged and counted as a worker's is.
-                if case .corrupt = error {
-                    counters.add(.cyclesFailedDamaged)
-                } else {
-                    counters.add(.cyclesFailedUnavailable)
-                }
-                Logger(label: "orzo.query").warning(
-                    "refresh cycle failed", metadata: ["metric": "\(metric)", "error": "\(error)"])
-                throw error
-            }
-            switch outcome {
-            case .idle: return
-            case .quarantined(let abandoned):
-                counters.add(.metricsQuarantined)
+        let refresher = MetricRefresher(
+            storage: storage, counters: counters, metricd: metricd, leaseWait: refreshLeaseWait)
+        do { try await refresher.refresh(metric, policy) } catch let error as RefreshError {
+            switch error {
+            case .quarantined(let reason):
+                throw ProtocolError(.internal, "Unable to refresh metric: it is quarantined (\(reason))")
+            case .quarantinedNow(let abandoned):
                 throw ProtocolError(
                     .internal,
                     "Unable to refresh metric: it was quarantined, its processing having ended its process "
                         + "\(abandoned) times in a row")
-            case .processed(let measures, let dropped, let more):
-                instruments.processed(measures: measures, droppedTooOld: dropped, since: started)
-                if !more { return }
-            case .busy:
-                guard ContinuousClock.now < deadline else {
-                    throw ProtocolError(.unavailable, "Unable to refresh metric: it is locked. Please try again.")
-                }
-                try await Task.sleep(for: .milliseconds(50))
+            case .locked:
+                throw ProtocolError(.unavailable, "Unable to refresh metric: it is locked. Please try again.")
             }
         }
     }

@@ -44,7 +44,7 @@ extension Orzo {
                 }.filter { !$0.isEmpty })
             let api = GnocchiAPI(
                 directory: MetricDirectory(indexer: indexer), storage: metrics.wrap(storage),
-                configuration: GnocchiAPIConfiguration(adminUsers: admins))
+                configuration: GnocchiAPIConfiguration(adminUsers: admins), counters: ServiceCounters())
             let server = GnocchiHTTPServer(
                 host: endpoint.host, port: endpoint.port, prefix: configuration.string("http.prefix") ?? "", api: api)
             let notifier = SystemdNotifier()

@@ -109,3 +109,186 @@ struct GnocchiAPITests {
         #expect(await api.respond(to: request("GET", "/v1/archive_policy/%E2%9C%94%C3%A9", [Self.user])).status == 404)
     }
 }
+
+@Suite("Gnocchi REST API: metrics and measures", .timeLimit(.minutes(1)))
+struct GnocchiMetricAPITests {
+    static let admin = ("authorization", "basic " + Data("admin:".utf8).base64EncodedString())
+    static let alice = ("authorization", "basic " + Data("alice:".utf8).base64EncodedString())
+    static let bob = ("authorization", "basic " + Data("bob:".utf8).base64EncodedString())
+    static let json = ("content-type", "application/json")
+
+    private func request(
+        _ method: String, _ target: String, _ headers: [(String, String)], body: String = ""
+    ) -> APIRequest {
+        let (path, query) = APIRequest.splitTarget(target)
+        return APIRequest(
+            method: method, path: path, query: query, headers: headers.map { (name: $0.0, value: $0.1) },
+            body: Array(body.utf8), base: "http://example:8041/gnocchi")
+    }
+
+    private func object(_ response: APIResponse) throws -> [String: JSONValue] {
+        guard case .object(let object) = try JSONValue.decode(response.body) else {
+            Issue.record("not an object: \(String(decoding: response.body, as: UTF8.self))")
+            return [:]
+        }
+        return object
+    }
+
+    private func array(_ response: APIResponse) throws -> [JSONValue] {
+        guard case .array(let array) = try JSONValue.decode(response.body) else {
+            Issue.record("not an array: \(String(decoding: response.body, as: UTF8.self))")
+            return []
+        }
+        return array
+    }
+
+    /// An API on a fresh in-memory index holding policy `p` (1 s and 60 s).
+    private func api() async throws -> (GnocchiAPI, MemoryIndexer) {
+        let indexer = MemoryIndexer()
+        let api = GnocchiAPI(
+            directory: MetricDirectory(indexer: indexer), storage: MemoryStorage(sackCount: 2),
+            configuration: GnocchiAPIConfiguration(adminUsers: ["admin"], maxLimit: 3))
+        let policy = #"{"name": "p", "definition": [{"granularity": "1s"}, {"granularity": 60}]}"#
+        #expect(
+            await api.respond(to: request("POST", "/v1/archive_policy", [Self.admin, Self.json], body: policy)).status
+                == 201)
+        return (api, indexer)
+    }
+
+    @Test("timestamps: one kind per list chosen by the first, numpy's ISO forms, relative durations, the epoch bound")
+    func timestamps() throws {
+        let now: Int64 = 1_700_000_000_000_000_000
+        #expect(try GnocchiTimestamps.parse([.number(1425652437)], now: now) == [1_425_652_437_000_000_000])
+        #expect(try GnocchiTimestamps.parse([.string("1425652440")], now: now) == [1_425_652_440_000_000_000])
+        #expect(GnocchiTimestamps.iso8601("2015-03-06T14:34") == 1_425_652_440_000_000_000)
+        #expect(GnocchiTimestamps.iso8601("2015-03-06T14:33:57") == 1_425_652_437_000_000_000)
+        #expect(GnocchiTimestamps.iso8601("2015-03-06T16:33:57+02:00") == 1_425_652_437_000_000_000)
+        #expect(GnocchiTimestamps.iso8601("2015-03-06T14:33:57.5Z") == 1_425_652_437_500_000_000)
+        #expect(GnocchiTimestamps.iso8601("2015") == 1_420_070_400_000_000_000)
+        #expect(GnocchiTimestamps.iso8601("1915-100-06T14:33:57") == nil)
+        #expect(GnocchiTimestamps.iso8601("2015-02-29") == nil)
+        #expect(try GnocchiTimestamps.parse([.string("-5 minutes")], now: now) == [now - 300_000_000_000])
+        #expect(throws: GnocchiTimestamps.Failure.unconvertible) {
+            try GnocchiTimestamps.parse([.number(1478012832), .string("-5 minutes")], now: now)
+        }
+        #expect(throws: GnocchiTimestamps.Failure.beforeEpoch) {
+            try GnocchiTimestamps.parse([.string("1915-03-06T14:33:57")], now: now)
+        }
+        #expect(throws: GnocchiTimestamps.Failure.unconvertible) { try GnocchiTimestamps.parse([.number(1e300)]) }
+        #expect(GnocchiTimestamps.format(1_425_652_437_999_000_000) == "2015-03-06T14:33:57+00:00")
+    }
+
+    @Test("metrics: a free name is the address, a taken one or none gets the id; documents as Gnocchi's")
+    func identity() async throws {
+        let (api, indexer) = try await api()
+        let first = try object(
+            await api.respond(
+                to: request(
+                    "POST", "/v1/metric", [Self.alice, Self.json],
+                    body: #"{"name": "disk", "archive_policy_name": "p", "unit": "B"}"#)))
+        let second = try object(
+            await api.respond(
+                to: request(
+                    "POST", "/v1/metric", [Self.bob, Self.json], body: #"{"name": "disk", "archive_policy_name": "p"}"#)
+            ))
+        let nameless = try object(
+            await api.respond(
+                to: request("POST", "/v1/metric", [Self.bob, Self.json], body: #"{"archive_policy_name": "p"}"#)))
+        #expect(first["name"] == "disk")
+        #expect(first["creator"] == "alice")
+        #expect(first["created_by_user_id"] == "alice")
+        #expect(first["created_by_project_id"] == "")
+        #expect(first["archive_policy_name"] == "p")
+        #expect(second["name"] == "disk")
+        #expect(nameless["name"] == .null)
+        guard case .string(let firstID) = first["id"], case .string(let secondID) = second["id"],
+            case .string(let namelessID) = nameless["id"]
+        else { throw APIError.badRequest("no ids") }
+        // The ZeroMQ view: the first holds the name, the others their ids.
+        #expect(try await indexer.metric(named: "disk")?.id.uuidString == firstID)
+        #expect(try await indexer.metric(named: secondID)?.gnocchiName == "disk")
+        #expect(try await indexer.metric(named: namelessID)?.gnocchiName == nil)
+        let shown = try object(await api.respond(to: request("GET", "/v1/metric/\(secondID.uppercased())", [Self.bob])))
+        #expect(shown["resource"] == .null)
+        guard case .object(let policy) = shown["archive_policy"] else { throw APIError.badRequest("no policy") }
+        #expect(policy["name"] == "p")
+        // Creators and admins only.
+        #expect(await api.respond(to: request("GET", "/v1/metric/\(secondID)", [Self.alice])).status == 403)
+        #expect(await api.respond(to: request("DELETE", "/v1/metric/\(secondID)", [Self.alice])).status == 403)
+        #expect(await api.respond(to: request("DELETE", "/v1/metric/\(secondID)", [Self.admin])).status == 204)
+        #expect(await api.respond(to: request("DELETE", "/v1/metric/\(secondID)", [Self.admin])).status == 404)
+        #expect(await api.respond(to: request("GET", "/v1/metric/nope", [Self.admin])).status == 404)
+        let slash = await api.respond(
+            to: request(
+                "POST", "/v1/metric", [Self.bob, Self.json], body: #"{"name": "a/b", "archive_policy_name": "p"}"#))
+        #expect(slash.status == 400)
+        let long = await api.respond(
+            to: request(
+                "POST", "/v1/metric", [Self.bob, Self.json],
+                body: #"{"archive_policy_name": "p", "unit": "\#(String(repeating: "u", count: 32))"}"#))
+        #expect(long.status == 400)
+    }
+
+    @Test("listings: filters, sorts, limits clamped to max_limit, and an absolute next link with the marker")
+    func listing() async throws {
+        let (api, _) = try await api()
+        for index in 0..<5 {
+            let body = #"{"name": "m\#(index % 2)", "archive_policy_name": "p"}"#
+            #expect(
+                await api.respond(to: request("POST", "/v1/metric", [Self.alice, Self.json], body: body)).status == 201)
+        }
+        let page = await api.respond(to: request("GET", "/v1/metric?name=m0&sort=name:desc", [Self.alice]))
+        #expect(try array(page).count == 3)
+        let link = try #require(page.header("Link"))
+        #expect(link.hasPrefix("<http://example:8041/gnocchi/v1/metric?limit=3&marker="))
+        #expect(link.hasSuffix("&name=m0&sort=name%3Adesc>; rel=\"next\""))
+        let all = await api.respond(to: request("GET", "/v1/metric?limit=100", [Self.alice]))
+        #expect(try array(all).count == 3, "clamped to max_limit")
+        let bad = await api.respond(to: request("GET", "/v1/metric?sort=nonexistent_key:asc", [Self.alice]))
+        #expect(String(decoding: bad.body, as: UTF8.self).contains("Sort key supplied is invalid: nonexistent_key"))
+        #expect(await api.respond(to: request("GET", "/v1/metric?limit=0", [Self.alice])).status == 400)
+    }
+
+    @Test("measures: posted, refreshed and read coarsest first with whole-second timestamps; bad input refused whole")
+    func measures() async throws {
+        let (api, _) = try await api()
+        let created = try object(
+            await api.respond(
+                to: request("POST", "/v1/metric", [Self.alice, Self.json], body: #"{"archive_policy_name": "p"}"#)))
+        guard case .string(let id) = created["id"] else { throw APIError.badRequest("no id") }
+        let body =
+            #"[{"timestamp": "2015-03-06T14:33:57", "value": 43.1}, {"timestamp": "2015-03-06T14:34:12", "value": "12"}]"#
+        let posted = await api.respond(
+            to: request("POST", "/v1/metric/\(id)/measures", [Self.alice, Self.json], body: body))
+        #expect(posted.status == 202)
+        #expect(posted.body.isEmpty)
+        let read = await api.respond(to: request("GET", "/v1/metric/\(id)/measures?refresh=true", [Self.alice]))
+        #expect(
+            String(decoding: read.body, as: UTF8.self)
+                == #"[["2015-03-06T14:33:00+00:00", 60.0, 43.1], ["2015-03-06T14:34:00+00:00", 60.0, 12.0], "#
+                + #"["2015-03-06T14:33:57+00:00", 1.0, 43.1], ["2015-03-06T14:34:12+00:00", 1.0, 12.0]]"#)
+        let resampled = await api.respond(
+            to: request(
+                "GET", "/v1/metric/\(id)/measures?granularity=1&resample=120&start=2015-03-06T14:34", [Self.alice]))
+        #expect(String(decoding: resampled.body, as: UTF8.self) == #"[["2015-03-06T14:34:00+00:00", 120.0, 12.0]]"#)
+        for bad in [
+            #"[["2015-03-06T14:33:57", 1]]"#, "1", #"[{"timestamp": 1, "value": "x"}]"#,
+            #"[{"timestamp": "1915-03-06", "value": 1}]"#,
+        ] {
+            #expect(
+                await api.respond(to: request("POST", "/v1/metric/\(id)/measures", [Self.alice, Self.json], body: bad))
+                    .status == 400, "\(bad)")
+        }
+        let missing = await api.respond(to: request("GET", "/v1/metric/\(id)/measures?granularity=42", [Self.alice]))
+        #expect(
+            String(decoding: missing.body, as: UTF8.self).contains(
+                "Aggregation method 'mean' at granularity '42.0' for metric \(id) does not exist"))
+        let method = await api.respond(to: request("GET", "/v1/metric/\(id)/measures?aggregation=wtf", [Self.alice]))
+        #expect(method.status == 404)
+        #expect(
+            await api.respond(to: request("GET", "/v1/metric/\(id)/measures?refresh=maybe", [Self.alice])).status == 400
+        )
+        #expect(
+            await api.respond(to: request("GET", "/v1/metric/\(id)/measures?start=never", [Self.alice])).status == 400)
+    }
+}

@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ORZO=$1; shift
 FILES=("$@")
-[ ${#FILES[@]} -gt 0 ] || FILES=(archive.yaml archive-rule.yaml)
+[ ${#FILES[@]} -gt 0 ] || FILES=(archive.yaml archive-rule.yaml metric.yaml metric-list.yaml metric-granularity.yaml
+    metric-timestamp-format.yaml)
 CACHE=${ORZO_GABBI_CACHE:-/tmp/orzo-gabbi-cache}
 mkdir -p "$CACHE"
 if [ ! -x "$CACHE/venv/bin/python" ]; then
