@@ -102,6 +102,8 @@ public final class GnocchiAPI: Sendable {
         case "archive_policy": return try await archivePolicies(request, Array(rest.dropFirst()), user)
         case "archive_policy_rule": return try await rules(request, Array(rest.dropFirst()), user)
         case "metric": return try await metrics(request, Array(rest.dropFirst()), user)
+        case "aggregates": return try await aggregates(request, Array(rest.dropFirst()), user)
+        case "aggregation": return try await deprecatedAggregation(request, Array(rest.dropFirst()), user)
         case "capabilities":
             guard rest.count == 1 else { throw APIError.notFound("The resource could not be found.") }
             try allow(request, ["GET"])

@@ -285,20 +285,19 @@ extension GnocchiAPI {
         }
     }
 
-    private func readMeasures(_ request: APIRequest, _ record: MetricRecord) async throws -> APIResponse {
+    func readMeasures(_ request: APIRequest, _ record: MetricRecord) async throws -> APIResponse {
         guard let policy = try await directory.policy(named: record.archivePolicyName) else {
             throw APIError(500, "The archive policy of metric \(record.id.uuidString) is missing")
         }
         let method = request.queryValue("aggregation") ?? "mean"
         var resample: Nanoseconds?
+        var calendar: CalendarPeriod?
         if let text = request.queryValue("resample"), !text.isEmpty {
             guard request.queryValue("granularity") != nil else {
                 throw APIError.badRequest("A granularity must be specified to resample")
             }
-            if ["Y", "H", "Q", "M", "W", "D"].contains(text) {
-                throw APIError(501, "Calendar resampling (\(text)) is not supported yet")
-            }
-            resample = try Self.timespan(text, detail: nil)
+            calendar = CalendarPeriod(rawValue: text)
+            if calendar == nil { resample = try Self.timespan(text, detail: nil) }
         }
         let start = try Self.queryTimestamp(request, "start")
         let stop = try Self.queryTimestamp(request, "stop")
@@ -335,8 +334,11 @@ extension GnocchiAPI {
                 from: start.map { SplitKey(containing: $0, granularity: item.granularity) },
                 to: stop.map { SplitKey(containing: $0, granularity: item.granularity) })
             let points = AggregateReader.read(
-                stored, aggregation: aggregation, start: start, stop: stop, resample: resample)
-            let granularity = GnocchiJSON.pythonFloat(Double(resample ?? item.granularity) / 1e9)
+                stored, aggregation: aggregation, start: start, stop: stop, resample: resample, calendar: calendar)
+            // A calendar period is written as its letter, in quotes, as Gnocchi writes it.
+            let granularity =
+                calendar.map { "\"\($0.rawValue)\"" }
+                ?? GnocchiJSON.pythonFloat(Double(resample ?? item.granularity) / 1e9)
             for (timestamp, value) in zip(points.timestamps, points.values) {
                 rows.append(timestamp: timestamp, granularity: granularity, value: value)
             }

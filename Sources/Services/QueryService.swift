@@ -319,38 +319,17 @@ public struct QueryService: Sendable {
     /// Gnocchi's cross-metric aggregation over the operations language.
     private func aggregates(_ query: QueryRequest.Aggregates) async throws -> [UInt8] {
         let operations = try Operations(parsing: query.operations)
-        var records: [String: MetricRecord] = [:]
-        var policies: [String: ArchivePolicy] = [:]
-        for reference in operations.references where records[reference.metric] == nil {
+        var metrics: [String: (record: MetricRecord, policy: ArchivePolicy)] = [:]
+        for reference in operations.references where metrics[reference.metric] == nil {
             let record = try await requireMetric(reference.metric)
-            records[reference.metric] = record
-            policies[reference.metric] = try await directory.policy(named: record.archivePolicyName)
-        }
-        let (start, stop) = (query.start, query.stop)
-        let granularities = try CrossAggregation.granularities(
-            for: operations, policies: policies, requested: query.granularity)
-        // As Gnocchi's POST /v1/aggregates: with neither fill nor needed_overlap, dropna.
-        var fill = query.fill
-        if fill == nil && query.neededOverlap == nil { fill = .dropna }
-        var series: [Nanoseconds: [TimeSeries]] = [:]
-        for granularity in granularities {
-            var columns: [TimeSeries] = []
-            for reference in operations.references {
-                guard let record = records[reference.metric], let policy = policies[reference.metric],
-                    let item = policy.item(granularity: granularity),
-                    let method = policy.aggregationMethods.first(where: { $0.name == reference.aggregation })
-                else {
-                    throw OperationsError.unknownAggregation(metric: reference.metric, method: reference.aggregation)
-                }
-                let aggregation = Aggregation(method: method, granularity: granularity, timespan: item.timespan)
-                let stored = try await storage.readAggregate(
-                    record.id, AggregationKey(aggregation),
-                    from: start.map { SplitKey(containing: $0, granularity: granularity) },
-                    to: stop.map { SplitKey(containing: $0, granularity: granularity) })
-                columns.append(AggregateReader.read(stored, aggregation: aggregation, start: start, stop: stop))
+            guard let policy = try await directory.policy(named: record.archivePolicyName) else {
+                throw ProtocolError(.internal, "the policy of \(record.name) is missing")
             }
-            series[granularity] = columns
+            metrics[reference.metric] = (record, policy)
         }
+        let result = try await CrossMetricReader(storage: storage).evaluate(
+            operations, metrics: metrics, start: query.start, stop: query.stop, granularity: query.granularity,
+            neededOverlap: query.neededOverlap, fill: query.fill)
         func rows(_ points: [AggregatePoint]) -> JSONFragment {
             // One granularity per series point; group runs of equal granularity.
             var segments: [JSONWriter.PointSegment] = []
@@ -367,10 +346,7 @@ public struct QueryService: Sendable {
             }
             return JSONWriter.pointRows(segments)
         }
-        switch try CrossAggregation.evaluate(
-            operations, series: series, start: start, stop: stop, neededOverlap: query.neededOverlap ?? 100,
-            fill: fill)
-        {
+        switch result {
         case .aggregated(let points):
             return AggregatesReply.encodeAggregated(rows(points))
         case .perReference(let results):

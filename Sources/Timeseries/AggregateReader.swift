@@ -8,11 +8,12 @@ public enum AggregateReader {
     ///    (stored splits may still hold older points);
     /// 3. with `resample`, the aggregates are re-aggregated at that granularity with
     ///    the same method (a `rate:` method differentiates again), as Gnocchi does;
+    ///    with `calendar`, by calendar period instead;
     /// 4. points from `start` floored to the (resampled) granularity, inclusive, to
     ///    `stop`, exclusive, are returned.
     public static func read(
         _ stored: TimeSeries, aggregation: Aggregation, start: Nanoseconds? = nil, stop: Nanoseconds? = nil,
-        resample: Nanoseconds? = nil
+        resample: Nanoseconds? = nil, calendar: CalendarPeriod? = nil
     ) -> TimeSeries {
         var series = stored
         if start != nil || stop != nil {
@@ -27,6 +28,10 @@ public enum AggregateReader {
         if let resample {
             series = GroupedSeries(series, granularity: resample).aggregate(aggregation.method)
             granularity = resample
+        }
+        if let calendar {
+            series = GroupedSeries(series, calendar: calendar).aggregate(aggregation.method)
+            return series.slice(from: start.map { calendar.start(of: $0) }, to: stop)
         }
         return series.slice(from: start.map { floorTimestamp($0, to: granularity) }, to: stop)
     }

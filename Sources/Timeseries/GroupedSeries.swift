@@ -5,6 +5,8 @@
 /// their bounds; nothing is copied per point.
 public struct GroupedSeries: Sendable {
     public let granularity: Nanoseconds
+    /// Calendar buckets (`granularity` is then a nominal 1 ns, unused).
+    public let calendar: CalendarPeriod?
     /// The series the buckets index into.
     let series: TimeSeries
     /// Where grouping started (`nil`: at the first point); `rate:` methods also
@@ -21,7 +23,17 @@ public struct GroupedSeries: Sendable {
     /// Groups the points of `series` at or after `start` into buckets of `granularity`.
     public init(_ series: TimeSeries, granularity: Nanoseconds, start: Nanoseconds? = nil) {
         precondition(granularity > 0, "granularity must be positive")
+        self.init(series, granularity: granularity, calendar: nil, start: start)
+    }
+
+    /// Groups the points of `series` at or after `start` by calendar period.
+    public init(_ series: TimeSeries, calendar: CalendarPeriod, start: Nanoseconds? = nil) {
+        self.init(series, granularity: 1, calendar: calendar, start: start)
+    }
+
+    private init(_ series: TimeSeries, granularity: Nanoseconds, calendar: CalendarPeriod?, start: Nanoseconds?) {
         self.granularity = granularity
+        self.calendar = calendar
         self.series = series
         self.start = start
         let offset = start.map { series.firstIndex(atOrAfter: $0) } ?? 0
@@ -31,8 +43,9 @@ public struct GroupedSeries: Sendable {
         let timestamps = series.timestamps
         var index = offset
         while index < timestamps.count {
-            let bucket = floorTimestamp(timestamps[index], to: granularity)
-            let next = bucket + granularity
+            let bucket =
+                calendar.map { $0.start(of: timestamps[index]) } ?? floorTimestamp(timestamps[index], to: granularity)
+            let next = calendar.map { $0.next(after: bucket) } ?? bucket + granularity
             bucketTimestamps.append(bucket)
             bounds.append(index)
             index += 1
@@ -52,7 +65,9 @@ public struct GroupedSeries: Sendable {
     public func derived() -> GroupedSeries {
         let from = start.map { series.firstIndex(atOrAfter: $0 - granularity) } ?? 0
         let count = series.count - from
-        guard count > 1 else { return GroupedSeries(TimeSeries(), granularity: granularity, start: start) }
+        guard count > 1 else {
+            return GroupedSeries(TimeSeries(), granularity: granularity, calendar: calendar, start: start)
+        }
         var differences = TimeSeries()
         differences.reserveCapacity(count - 1)
         let timestamps = series.timestamps
@@ -60,7 +75,7 @@ public struct GroupedSeries: Sendable {
         for index in (from + 1)..<series.count {
             differences.append(timestamps[index], values[index] - values[index - 1])
         }
-        return GroupedSeries(differences, granularity: granularity, start: start)
+        return GroupedSeries(differences, granularity: granularity, calendar: calendar, start: start)
     }
 
     /// One aggregate per bucket (none for a one-point bucket under `std`).

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 ORZO=$1; shift
 FILES=("$@")
 [ ${#FILES[@]} -gt 0 ] || FILES=(archive.yaml archive-rule.yaml metric.yaml metric-list.yaml metric-granularity.yaml
-    metric-timestamp-format.yaml)
+    metric-timestamp-format.yaml metric-derived.yaml resample-calendar.yaml aggregates-with-metric-ids.yaml)
 CACHE=${ORZO_GABBI_CACHE:-/tmp/orzo-gabbi-cache}
 mkdir -p "$CACHE"
 if [ ! -x "$CACHE/venv/bin/python" ]; then
