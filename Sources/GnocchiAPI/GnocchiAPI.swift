@@ -104,6 +104,8 @@ public final class GnocchiAPI: Sendable {
         case "metric": return try await metrics(request, Array(rest.dropFirst()), user)
         case "aggregates": return try await aggregates(request, Array(rest.dropFirst()), user)
         case "aggregation": return try await deprecatedAggregation(request, Array(rest.dropFirst()), user)
+        case "batch": return try await batch(request, Array(rest.dropFirst()), user)
+        case "status": return try await status(request, Array(rest.dropFirst()), user)
         case "capabilities":
             guard rest.count == 1 else { throw APIError.notFound("The resource could not be found.") }
             try allow(request, ["GET"])

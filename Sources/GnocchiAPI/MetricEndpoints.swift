@@ -278,6 +278,7 @@ extension GnocchiAPI {
         let ticket = try await directory.ticket()
         try await storage.appendMeasures(batches.filter { !$0.value.isEmpty })
         counters?.add(.measuresAccepted, batches.values.reduce(0) { $0 + $1.count })
+        metricd?.wake()  // orzo serve: no need to wait for the next scan
         if try await directory.isCurrent(ticket) { return }
         try await directory.refresh()
         for id in batches.keys where try await directory.metric(id: id) == nil {

@@ -20,6 +20,8 @@ public struct Setting: Sendable, Hashable {
         case zmqEndpoint = "ZeroMQ endpoint"
         /// HOST:PORT, IPv6 hosts in brackets.
         case hostPort = "HOST:PORT"
+        /// HOST:PORT, or `off` for a listener a role may go without.
+        case hostPortOrOff = "HOST:PORT or off"
         case positiveInteger = "positive integer"
         case positiveNumber = "positive number"
         case logLevel = "log level"
@@ -42,6 +44,8 @@ public struct Setting: Sendable, Hashable {
             return nil
         case .hostPort:
             return HostPort(Substring(value)) == nil ? "'\(value)' is not HOST:PORT" : nil
+        case .hostPortOrOff:
+            return value == "off" || HostPort(Substring(value)) != nil ? nil : "'\(value)' is not HOST:PORT or off"
         case .positiveInteger:
             guard let number = Int(value), number > 0 else { return "'\(value)' is not a positive integer" }
             return nil
@@ -124,18 +128,19 @@ extension Setting {
             roles: servers),
         Setting(
             key: "http.endpoint", environment: "ORZO_HTTP", flag: "http-endpoint", defaultValue: "127.0.0.1:8041",
-            kind: .hostPort,
+            kind: .hostPortOrOff,
             help:
-                "HOST:PORT of Gnocchi's REST API v1 (docs/http-api.md); beyond loopback only with security.allow_insecure.",
-            roles: ["http"]),
+                "HOST:PORT of Gnocchi's REST API v1 (docs/http-api.md), or off (serve); beyond loopback only with security.allow_insecure.",
+            roles: ["serve", "http"]),
         Setting(
             key: "http.prefix", environment: "ORZO_HTTP_PREFIX", flag: "http-prefix", defaultValue: "", kind: .text,
-            help: "Path the REST API is mounted under, for example /gnocchi; empty for the root.", roles: ["http"]),
+            help: "Path the REST API is mounted under, for example /gnocchi; empty for the root.",
+            roles: ["serve", "http"]),
         Setting(
             key: "http.admin_users", environment: "ORZO_HTTP_ADMIN_USERS", flag: "http-admin-users",
             defaultValue: "admin", kind: .text,
             help: "Comma-separated users of the REST API's basic mode allowed Gnocchi's admin-only actions.",
-            roles: ["http"]),
+            roles: ["serve", "http"]),
         Setting(
             key: "ingest.max_puts_in_flight", environment: "ORZO_MAX_PUTS_IN_FLIGHT", flag: "max-puts-in-flight",
             defaultValue: "32", kind: .positiveInteger,

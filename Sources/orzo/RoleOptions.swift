@@ -20,7 +20,8 @@ func settingHelp(_ key: String) -> ArgumentHelp {
 }
 
 private let valueNames: [Setting.Kind: String] = [
-    .path: "path", .zmqEndpoint: "endpoint", .hostPort: "host:port", .positiveInteger: "n", .positiveNumber: "n",
+    .path: "path", .zmqEndpoint: "endpoint", .hostPort: "host:port", .hostPortOrOff: "host:port|off",
+    .positiveInteger: "n", .positiveNumber: "n",
     .logLevel: "level",
 ]
 

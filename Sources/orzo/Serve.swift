@@ -1,6 +1,7 @@
 import ArgumentParser
 @preconcurrency import Dispatch
 import Foundation
+import GnocchiAPI
 import Logging
 import OrzoConfig
 import Services
@@ -22,11 +23,13 @@ extension Orzo {
         @OptionGroup var queryOptions: QueryOptions
         @OptionGroup var workerOptions: MetricdOptions
         @OptionGroup var securityOptions: SecurityOptions
+        @OptionGroup var http: HTTPOptions
 
         func run() async throws {
             let configuration = try await common.load(
                 endpoints.flags.merging(workerOptions.flags) { $1 }.merging(queryOptions.flags) { $1 }
-                    .merging(securityOptions.flags) { $1 }.merging(["data_dir": dataDir]) { $1 })
+                    .merging(securityOptions.flags) { $1 }.merging(http.flags) { $1 }
+                    .merging(["data_dir": dataDir]) { $1 })
             let metrics = MetricsExport(configuration)
             let dataDir = configuration.string("data_dir")!
             let pushEndpoint = configuration.string("ingest.push_endpoint")!
@@ -54,9 +57,19 @@ extension Orzo {
             QueryOptions.configure(&queryService, configuration)
             queryService.security = security.security
             let query = queryService
+            // Gnocchi's REST API on the same services, unless http.endpoint is off.
+            let httpEndpoint = try HTTPOptions.endpoint(configuration)
+            let httpServer = httpEndpoint.map {
+                HTTPOptions.server(
+                    configuration, endpoint: $0, directory: directory, storage: storage, counters: counters,
+                    metricd: metricd)
+            }
+            let httpPort = Mutex<Int?>(nil)
             let notifier = SystemdNotifier()
-            let bound = ReadyCounter(expected: 3) {
-                announce("orzo serve: ready (push \(pushEndpoint), ack \(ackEndpoint), query \(queryEndpoint))")
+            let bound = ReadyCounter(expected: httpServer == nil ? 3 : 4) {
+                let http = httpPort.withLock { $0 }.map { ", http \(httpEndpoint!.host):\($0)" } ?? ""
+                announce(
+                    "orzo serve: ready (push \(pushEndpoint), ack \(ackEndpoint), query \(queryEndpoint)\(http))")
                 Logger(label: "orzo.serve").info(
                     "serving",
                     metadata: [
@@ -83,6 +96,14 @@ extension Orzo {
                     try await query.run(endpoint: queryEndpoint, ready: bound.arrive)
                 }
                 group.addTask("metricd") { try await metricd.run() }
+                if let httpServer {
+                    group.addTask("http") {
+                        try await httpServer.run { port in
+                            httpPort.withLock { $0 = port }
+                            bound.arrive()
+                        }
+                    }
+                }
                 group.addTask("ingest push") { [pushEndpoint] in
                     try await ingest.runPush(endpoint: pushEndpoint, ready: bound.arrive)
                 }

@@ -57,7 +57,9 @@ struct ConfigFileTests {
             metricd:
               workers: 1
             """)
-        let server = try RoleProcess(["serve", "--config", file, "--push-endpoint", "\(base)-flag-push"])
+        let server = try RoleProcess([
+            "serve", "--config", file, "--push-endpoint", "\(base)-flag-push", "--http-endpoint", "off",
+        ])
         defer { server.stop() }
         #expect(server.readyLine.contains("push \(base)-flag-push"), "\(server.readyLine)")
         #expect(server.readyLine.contains("ack \(base)-ack"))

@@ -52,7 +52,7 @@ struct RestartTests {
             [
                 "serve", "--data-dir", serve.dataDirectory, "--push-endpoint", "ipc:///tmp/orzo-x-\(getpid())-p",
                 "--ack-endpoint", "ipc:///tmp/orzo-x-\(getpid())-a", "--query-endpoint",
-                "ipc:///tmp/orzo-x-\(getpid())-q",
+                "ipc:///tmp/orzo-x-\(getpid())-q", "--http-endpoint", "off",
             ])
         #expect(other.status != 0)
         #expect(other.output.contains("in use by another orzo process"), "\(other.output)")

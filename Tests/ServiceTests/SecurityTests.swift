@@ -151,7 +151,7 @@ struct SecurityTests {
         let port = Int.random(in: 20_000..<40_000)
         let arguments = [
             "serve", "--data-dir", directory, "--push-endpoint", "ipc://\(directory).push", "--ack-endpoint",
-            "tcp://0.0.0.0:\(port)", "--query-endpoint", "ipc://\(directory).query",
+            "tcp://0.0.0.0:\(port)", "--query-endpoint", "ipc://\(directory).query", "--http-endpoint", "off",
         ]
         let refused = try await runProcessOffPool(orzoExecutable, arguments)
         #expect(refused.status != 0)
@@ -172,7 +172,7 @@ struct SecurityTests {
             orzoExecutable,
             [
                 "serve", "--data-dir", directory, "--push-endpoint", "ipc://\(directory).push", "--ack-endpoint",
-                "ipc://\(directory).ack", "--query-endpoint", "ipc://\(directory).query",
+                "ipc://\(directory).ack", "--query-endpoint", "ipc://\(directory).query", "--http-endpoint", "off",
             ] + keys.serverArguments)
         #expect(result.status != 0)
         #expect(result.output.contains("may be read by its group or others"), "\(result.output)")

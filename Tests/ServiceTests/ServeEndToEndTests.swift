@@ -28,6 +28,8 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
     let ack: String
     let query: String
     let dataDirectory: String
+    /// The REST API's port (bound on 127.0.0.1, port 0: tests run in parallel).
+    let httpPort: Int?
 
     init(
         extraArguments: [String] = [], id: UInt64 = .random(in: 0..<UInt64.max),
@@ -42,7 +44,7 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
             [
                 "serve", "--data-dir", dataDirectory, "--push-endpoint", push, "--ack-endpoint", ack,
                 "--query-endpoint",
-                query,
+                query, "--http-endpoint", "127.0.0.1:0",
             ] + extraArguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -53,6 +55,9 @@ final class ServeProcess: OrzoEndpoints, @unchecked Sendable {
         // Ready once it says so.
         let line = String(decoding: output.fileHandleForReading.availableDataUntilNewline(), as: UTF8.self)
         guard line.contains("ready") else { throw ServeFailed(output: line) }
+        httpPort = line.range(of: #"http 127\.0\.0\.1:(\d+)"#, options: .regularExpression).flatMap {
+            Int(line[$0].split(separator: ":").last!)
+        }
     }
 
     struct ServeFailed: Error { let output: String }

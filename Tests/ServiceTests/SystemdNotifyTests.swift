@@ -59,6 +59,7 @@ struct SystemdNotifyTests {
             ]
         }
         if role == "serve" || role == "query" { arguments += ["--query-endpoint", "ipc:///tmp/orzo-e2e-\(id)-query"] }
+        if role == "serve" { arguments += ["--http-endpoint", "off"] }
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notify.path
@@ -107,6 +108,7 @@ struct SystemdNotifyTests {
             "serve", "--data-dir", "/tmp/orzo-storage-tests/log-\(id)", "--push-endpoint",
             "ipc:///tmp/orzo-e2e-\(id)-push",
             "--ack-endpoint", "ipc:///tmp/orzo-e2e-\(id)-ack", "--query-endpoint", "ipc:///tmp/orzo-e2e-\(id)-query",
+            "--http-endpoint", "off",
         ]
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = nil

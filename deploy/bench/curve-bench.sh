@@ -44,7 +44,7 @@ start_server() {
     [ "$mode" = curve ] && extra=(--server-secret-key-file "$out/keys/server.secret" --allowed-keys-file "$out/keys/allowed-keys")
     mkdir -p "$dir"
     "$orzo" serve --data-dir "$dir/data" --push-endpoint "ipc://$dir/push" --ack-endpoint "ipc://$dir/ack" \
-        --query-endpoint "ipc://$dir/query" "${extra[@]}" >"$dir/serve.out" 2>"$dir/serve.log" &
+        --query-endpoint "ipc://$dir/query" --http-endpoint off "${extra[@]}" >"$dir/serve.out" 2>"$dir/serve.log" &
     server_pid=$!
     for _ in $(seq 1 200); do
         grep -q ready "$dir/serve.out" 2>/dev/null && return 0

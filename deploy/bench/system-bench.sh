@@ -109,7 +109,7 @@ stop_roles() { stop "$ingest"; stop "$query"; stop "$metricd"; }
 # A fresh `orzo serve` on files for each measurement.
 serve() {
     local id=$1
-    start "serve-$id" serve --data-dir "$WORK/data-$id" $(endpoints "$id") --metrics-endpoint 127.0.0.1:0
+    start "serve-$id" serve --data-dir "$WORK/data-$id" $(endpoints "$id") --metrics-endpoint 127.0.0.1:0 --http-endpoint off
 }
 
 # A throwaway Ceph cluster (memstore) on this machine, started once.

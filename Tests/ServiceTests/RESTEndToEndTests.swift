@@ -1,0 +1,137 @@
+import Foundation
+import OrzoClient
+import Testing
+import Timeseries
+import WireProtocol
+
+/// A minimal HTTP/1.1 client over a real socket (one request per connection),
+/// run on a thread of its own: tests of the REST API need no HTTP library.
+struct HTTPTestClient: Sendable {
+    let port: Int
+    var user = "admin"
+
+    struct Reply: Sendable {
+        let status: Int
+        let headers: [String: String]
+        let body: String
+
+        var json: JSONValue { (try? JSONValue.decode(Array(body.utf8))) ?? .null }
+    }
+
+    func send(_ method: String, _ path: String, json body: String? = nil) async throws -> Reply {
+        let port = port
+        let auth = Data("\(user):".utf8).base64EncodedString()
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: basic \(auth)\r\n"
+        request += "Accept: application/json\r\nConnection: close\r\n"
+        if let body {
+            request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        } else {
+            request += "\r\n"
+        }
+        let bytes = Array(request.utf8)
+        let raw: [UInt8] = try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(
+                    with: Result {
+                        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                        guard fd >= 0 else { throw POSIXError(.EIO) }
+                        defer { close(fd) }
+                        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+                        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                        guard withLoopbackAddress(port: port, { connect(fd, $0, $1) }) == 0 else {
+                            throw POSIXError(.ECONNREFUSED)
+                        }
+                        var sent = 0
+                        while sent < bytes.count {
+                            let count = bytes[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                            guard count > 0 else { throw POSIXError(.EPIPE) }
+                            sent += count
+                        }
+                        var reply: [UInt8] = []
+                        var buffer = [UInt8](repeating: 0, count: 65_536)
+                        while true {
+                            let count = read(fd, &buffer, buffer.count)
+                            guard count >= 0 else { throw POSIXError(.ETIMEDOUT) }
+                            if count == 0 { break }
+                            reply += buffer[0..<count]
+                        }
+                        return reply
+                    })
+            }.start()
+        }
+        let text = String(decoding: raw, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { throw POSIXError(.EBADMSG) }
+        let head = text[..<split.lowerBound].split(separator: "\r\n")
+        let status = Int(head.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+        var headers: [String: String] = [:]
+        for line in head.dropFirst() {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { headers[parts[0].lowercased()] = parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return Reply(status: status, headers: headers, body: String(text[split.upperBound...]))
+    }
+}
+
+@Suite("REST API in orzo serve: one store for both protocols", .timeLimit(.minutes(2)))
+struct RESTEndToEndTests {
+    @Test("measures put over ZeroMQ are read over HTTP, and measures posted over HTTP are read over ZeroMQ")
+    func crossProtocol() async throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let port = try #require(server.httpPort, "orzo serve announces its REST port")
+        let http = HTTPTestClient(port: port)
+        let client = try OrzoClient(endpoints: .init(push: server.push, ack: server.ack, query: server.query))
+        _ = try await client.createArchivePolicy(
+            name: "one", definition: [.init(granularity: 1, points: 3600)])
+        let base: Int64 = 1_425_652_437_000_000_000  // 2015-03-06T14:33:57Z
+
+        // ZeroMQ → HTTP.
+        _ = try await client.createMetric(name: "cross.zmq", archivePolicy: "one")
+        _ = try await client.put([
+            "cross.zmq": [Measure(timestamp: base, value: 43.1), Measure(timestamp: base + 15_000_000_000, value: 12)]
+        ])
+        let listed = try await http.send("GET", "/v1/metric?name=cross.zmq")
+        guard case .array(let metrics) = listed.json, case .object(let metric) = metrics.first,
+            case .string(let id) = metric["id"]
+        else {
+            Issue.record("no metric listed: \(listed.body)")
+            return
+        }
+        #expect(metric["creator"] == .null, "made over ZeroMQ: no creator")
+        let read = try await http.send("GET", "/v1/metric/\(id)/measures?refresh=true&granularity=1")
+        #expect(read.status == 200)
+        #expect(
+            read.body == #"[["2015-03-06T14:33:57+00:00", 1.0, 43.1], ["2015-03-06T14:34:12+00:00", 1.0, 12.0]]"#,
+            "\(read.body)")
+
+        // HTTP → ZeroMQ, by name, and a nameless metric by its id.
+        var alice = http
+        alice.user = "alice"
+        for (name, body) in [
+            ("cross.http", #"{"name": "cross.http", "archive_policy_name": "one"}"#),
+            (nil, #"{"archive_policy_name": "one"}"#),
+        ] {
+            let created = try await alice.send("POST", "/v1/metric", json: body)
+            #expect(created.status == 201, "\(created.body)")
+            guard case .object(let document) = created.json, case .string(let newID) = document["id"] else {
+                Issue.record("no id: \(created.body)")
+                return
+            }
+            #expect(created.headers["location"] == "http://127.0.0.1:\(port)/v1/metric/\(newID)")
+            let posted = try await alice.send(
+                "POST", "/v1/metric/\(newID)/measures",
+                json:
+                    #"[{"timestamp": "2015-03-06T14:33:57", "value": 7}, {"timestamp": "2015-03-06T14:34:12Z", "value": 9.5}]"#
+            )
+            #expect(posted.status == 202)
+            let points = try await client.measures(of: name ?? newID, granularity: 1, refresh: true)
+            #expect(points.map(\.value) == [7, 9.5], "\(name ?? newID)")
+            #expect(points.map(\.timestamp) == [base, base + 15_000_000_000])
+        }
+        // The metric HTTP named is the one ZeroMQ finds by that name.
+        #expect(try await client.metric("cross.http").archivePolicyName == "one")
+        let status = try await http.send("GET", "/v1/status?details=false")
+        #expect(status.status == 200, "\(status.body)")
+        #expect(try await alice.send("GET", "/v1/status").status == 403)
+    }
+}
