@@ -106,6 +106,8 @@ cmd_test() {
 
     log "Gnocchi 4.7.1's own functional tests (gabbits) against orzo http (docs/http-api.md)"
     deploy/gabbits/run.sh "$(swift build --show-bin-path)/orzo"
+    log "gnocchiclient 7.2.0's gnocchi command against orzo serve (docs/http-api.md)"
+    deploy/gnocchiclient/run.sh "$(swift build --show-bin-path)/orzo"
 
     log "fuzz smoke: libFuzzer on each parser for 15 s (deploy/fuzz.sh; the long runs are in docs/reliability.md)"
     deploy/fuzz.sh build
