@@ -314,6 +314,10 @@ extension GnocchiAPI {
                     "detail": ["metric": .string(record.id.uuidString), "aggregation_method": .string(method)],
                 ])
         }
+        if calendar != nil && aggregationMethod.isRate {
+            // Gnocchi fails with a 500 here (carbonara's TypeError); Orzo refuses the request.
+            throw APIError.badRequest("Cannot derive aggregates on calendar granularities.")
+        }
         var items: [ArchivePolicyItem] = []
         for granularity in granularities.sorted(by: >) {
             guard let item = policy.item(granularity: granularity) else {

@@ -4,7 +4,7 @@
 # Not part of the tests: it takes minutes and its numbers depend on the load.
 #
 #   deploy/bench/system-bench.sh [--out DIR] [--rounds N] [--no-gnocchi] [--ceph] [--quick]
-#                                [--only wide|million|ceph-osds|scaling|ceph-scaling|gnocchi-scaling|visibility | --no-scaling]
+#                                [--only wide|million|ceph-osds|scaling|ceph-scaling|gnocchi-scaling|visibility|http-seed | --no-scaling]
 #                                [--wide-sizes "10000 100000"]
 #
 # The scaling matrix (1,000 / 10,000 / 100,000 metrics x 1, 2, 4 workers) runs
@@ -52,7 +52,7 @@ done
 mkdir -p "$OUT"
 log() { printf '\n== %s\n' "$*" | tee -a "$OUT/log.txt" >&2; }
 
-case "$ONLY" in ""|wide|million|ceph-osds|scaling|ceph-scaling|gnocchi-scaling|visibility) ;; *) echo "unknown --only $ONLY" >&2; exit 2 ;; esac
+case "$ONLY" in ""|wide|million|ceph-osds|scaling|ceph-scaling|gnocchi-scaling|visibility|http-seed) ;; *) echo "unknown --only $ONLY" >&2; exit 2 ;; esac
 [ "$ONLY" = ceph-scaling ] && CEPH=1
 [ "$ONLY" = ceph-osds ] && CEPH=1
 swift build -c release --product orzo >/dev/null
@@ -193,6 +193,48 @@ for points in 1440 86400; do
 done
 
 fi  # not --only
+
+# The seed workload through Gnocchi's REST API: the same client
+# (seed_workload.py: 10 clients x 100 x (POST 100 measures + GET)) against
+# `orzo serve`'s REST API and against Gnocchi, alternating, each round on a
+# fresh Orzo. Gnocchi is paused while Orzo is measured.
+if [ -z "$ONLY" ] || [ "$ONLY" = http-seed ]; then
+for round in $(seq 1 "$ROUNDS"); do
+    log "round $round: seed workload over the REST API, Orzo (orzo serve) then Gnocchi"
+    port=$("$GNOCCHI_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
+        || python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    gnocchi_pause
+    pid=$(start "httpseed-$round" serve --data-dir "$WORK/httpseed-$round" $(endpoints "httpseed-$round") \
+        --metrics-endpoint 127.0.0.1:0 --http-endpoint "127.0.0.1:$port")
+    timeout 600 python3 "$PEER/seed_workload.py" seed --url "http://127.0.0.1:$port" \
+        --out "$OUT/httpseed-orzo-$round.json" >>"$OUT/log.txt" 2>&1
+    stop "$pid"
+    gnocchi_resume
+    gnocchi seed --out "$OUT/httpseed-gnocchi-$round.json"
+    python3 - "$OUT/httpseed-orzo-$round.json" "$OUT/httpseed-gnocchi-$round.json" <<'PY' | tee -a "$OUT/log.txt"
+import json, sys
+def load(path):
+    try:
+        return json.load(open(path))
+    except OSError:
+        return None
+orzo, gnocchi = load(sys.argv[1]), load(sys.argv[2])
+def get(result, key):
+    result = result.get("seed", result)
+    return result.get(key) or float("nan")
+for key in ("wall_s_clients", "wall_s_until_processed"):
+    line = f"REST seed {key}: orzo {get(orzo, key):.2f} s"
+    if gnocchi:
+        line += f", gnocchi {get(gnocchi, key):.2f} s, ratio {get(gnocchi, key) / get(orzo, key):.1f}x"
+    print(line)
+for name, result in (("orzo", orzo), ("gnocchi", gnocchi)):
+    if result:
+        result = result.get("seed", result)
+        print(f"  {name}: errors {result.get('n_errors')}, POST p50 {result['post_latency'].get('p50')}, "
+              f"GET p50 {result['get_latency'].get('p50')}")
+PY
+done
+fi
 
 if [ -z "$ONLY" ] || [ "$ONLY" = wide ]; then
     for metrics in $WIDE_SIZES; do
