@@ -109,10 +109,13 @@ extension GnocchiAPI {
     }
 
     static func rows(_ points: [AggregatePoint]) -> [UInt8] {
-        var rows = GnocchiJSON.MeasureRows()
+        var rows = GnocchiJSON.MeasureRows(capacity: points.count)
+        var granularity: (Nanoseconds, [UInt8]) = (0, [])
         for point in points {
-            rows.append(
-                timestamp: point.timestamp, granularity: pythonFloat(point.granularity), value: point.value)
+            if point.granularity != granularity.0 {
+                granularity = (point.granularity, Array(pythonFloat(point.granularity).utf8))
+            }
+            rows.append(timestamp: point.timestamp, granularity: granularity.1, value: point.value)
         }
         return rows.finished()
     }

@@ -42,25 +42,48 @@ extension GnocchiJSON {
     /// Gnocchi's measures are numpy floats, never integers.
     static func pythonFloat(_ value: Double) -> String {
         if !value.isFinite { return value.isNaN ? "NaN" : value < 0 ? "-Infinity" : "Infinity" }
+        if value == 0 && value.sign == .minus { return "-0.0" }
         if value == value.rounded(), abs(value) < 1e16 { return "\(Int64(value)).0" }
         return value.description
     }
 
     /// Measure rows `[["2015-03-06T14:33:00+00:00", 60.0, 43.1], …]`, written
-    /// straight to bytes: replies of many thousand points build no JSON tree.
+    /// straight to bytes: replies of many thousand points build no JSON tree
+    /// and no string per point (a day's date is written once and reused).
     struct MeasureRows {
-        private(set) var bytes: [UInt8] = [UInt8(ascii: "[")]
+        private(set) var bytes: [UInt8]
         private var count = 0
+        private var day = Int64.min
+        private var dayPrefix: [UInt8] = []
 
-        mutating func append(timestamp: Int64, granularity: String, value: Double) {
-            if count > 0 { bytes.append(contentsOf: ", ".utf8) }
+        init(capacity: Int = 0) {
+            bytes = []
+            bytes.reserveCapacity(2 + capacity * 48)
+            bytes.append(UInt8(ascii: "["))
+        }
+
+        mutating func append(timestamp: Int64, granularity: [UInt8], value: Double) {
+            if count > 0 { bytes.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]) }
             count += 1
-            bytes.append(contentsOf: "[\"".utf8)
-            bytes.append(contentsOf: GnocchiTimestamps.format(timestamp).utf8)
-            bytes.append(contentsOf: "\", ".utf8)
-            bytes.append(contentsOf: granularity.utf8)
-            bytes.append(contentsOf: ", ".utf8)
-            bytes.append(contentsOf: GnocchiJSON.pythonFloat(value).utf8)
+            bytes.append(contentsOf: [UInt8(ascii: "["), UInt8(ascii: "\"")])
+            // Whole seconds, truncated, as numpy's datetime_as_string(unit='s').
+            let (days, secondOfDay, _) = Timestamps.split(timestamp)
+            if days != day {
+                day = days
+                dayPrefix = []
+                Timestamps.appendDate(days, to: &dayPrefix)
+            }
+            bytes.append(contentsOf: dayPrefix)
+            Timestamps.writeTimeOfDay(secondOfDay, 0) { bytes.append($0) }
+            bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ","), UInt8(ascii: " ")])
+            bytes.append(contentsOf: granularity)
+            bytes.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")])
+            if value.isFinite, value == value.rounded(), abs(value) < 1e15, !(value == 0 && value.sign == .minus) {
+                JSONWriter.writeInteger(Int64(value)) { bytes.append($0) }
+                bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0")])
+            } else {
+                bytes.append(contentsOf: GnocchiJSON.pythonFloat(value).utf8)
+            }
             bytes.append(UInt8(ascii: "]"))
         }
 

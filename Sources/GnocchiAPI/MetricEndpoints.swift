@@ -341,9 +341,9 @@ extension GnocchiAPI {
             let points = AggregateReader.read(
                 stored, aggregation: aggregation, start: start, stop: stop, resample: resample, calendar: calendar)
             // A calendar period is written as its letter, in quotes, as Gnocchi writes it.
-            let granularity =
-                calendar.map { "\"\($0.rawValue)\"" }
-                ?? GnocchiJSON.pythonFloat(Double(resample ?? item.granularity) / 1e9)
+            let granularity = Array(
+                (calendar.map { "\"\($0.rawValue)\"" }
+                    ?? GnocchiJSON.pythonFloat(Double(resample ?? item.granularity) / 1e9)).utf8)
             for (timestamp, value) in zip(points.timestamps, points.values) {
                 rows.append(timestamp: timestamp, granularity: granularity, value: value)
             }

@@ -92,7 +92,7 @@ public enum JSONWriter {
 
     /// The decimal digits of `value`, one byte at a time to `put`.
     @inline(__always)
-    static func writeInteger(_ value: Int64, _ put: (UInt8) -> Void) {
+    public static func writeInteger(_ value: Int64, _ put: (UInt8) -> Void) {
         if value < 0 { put(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         var divisor: UInt64 = 1

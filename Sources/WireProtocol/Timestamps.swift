@@ -93,7 +93,7 @@ public enum Timestamps {
     }
 
     /// Days since the epoch, the second of that day, and the nanoseconds of that second.
-    static func split(_ timestamp: Nanoseconds) -> (days: Int64, secondOfDay: Int64, nanos: Int64) {
+    public static func split(_ timestamp: Nanoseconds) -> (days: Int64, secondOfDay: Int64, nanos: Int64) {
         var seconds = timestamp / nanosecondsPerSecond
         var nanos = timestamp % nanosecondsPerSecond
         if nanos < 0 {
@@ -110,7 +110,7 @@ public enum Timestamps {
     }
 
     /// "YYYY-MM-DDT" of a day since the epoch.
-    static func appendDate(_ days: Int64, to bytes: inout [UInt8]) {
+    public static func appendDate(_ days: Int64, to bytes: inout [UInt8]) {
         let (year, month, day) = civilFromDays(days)
         if year < 0 { bytes.append(UInt8(ascii: "-")) }
         var divisor: Int64 = 1000
@@ -129,7 +129,7 @@ public enum Timestamps {
     /// "HH:MM:SS[.fraction]+00:00", one byte at a time to `put`: shared by
     /// ``append(_:to:)`` and the row writer of large replies.
     @inline(__always)
-    static func writeTimeOfDay(_ secondOfDay: Int64, _ nanos: Int64, _ put: (UInt8) -> Void) {
+    public static func writeTimeOfDay(_ secondOfDay: Int64, _ nanos: Int64, _ put: (UInt8) -> Void) {
         writeTwoDigits(secondOfDay / 3600, put)
         put(UInt8(ascii: ":"))
         writeTwoDigits(secondOfDay / 60 % 60, put)
@@ -149,7 +149,7 @@ public enum Timestamps {
     }
 
     @inline(__always)
-    static func writeTwoDigits(_ value: Int64, _ put: (UInt8) -> Void) {
+    public static func writeTwoDigits(_ value: Int64, _ put: (UInt8) -> Void) {
         put(UInt8(truncatingIfNeeded: 48 + value / 10))
         put(UInt8(truncatingIfNeeded: 48 + value % 10))
     }

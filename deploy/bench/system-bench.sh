@@ -219,9 +219,10 @@ def load(path):
     except OSError:
         return None
 orzo, gnocchi = load(sys.argv[1]), load(sys.argv[2])
+def seed(result):
+    return result["results"][0] if "results" in result else result
 def get(result, key):
-    result = result.get("seed", result)
-    return result.get(key) or float("nan")
+    return seed(result).get(key) or float("nan")
 for key in ("wall_s_clients", "wall_s_until_processed"):
     line = f"REST seed {key}: orzo {get(orzo, key):.2f} s"
     if gnocchi:
@@ -229,9 +230,9 @@ for key in ("wall_s_clients", "wall_s_until_processed"):
     print(line)
 for name, result in (("orzo", orzo), ("gnocchi", gnocchi)):
     if result:
-        result = result.get("seed", result)
-        print(f"  {name}: errors {result.get('n_errors')}, POST p50 {result['post_latency'].get('p50')}, "
-              f"GET p50 {result['get_latency'].get('p50')}")
+        result = seed(result)
+        print(f"  {name}: errors {result.get('n_errors')}, POST p50 {result['post_latency'].get('p50_ms'):.1f} ms, "
+              f"GET p50 {result['get_latency'].get('p50_ms'):.1f} ms")
 PY
 done
 fi
