@@ -109,13 +109,16 @@ extension GnocchiAPI {
     }
 
     static func rows(_ points: [AggregatePoint]) -> [UInt8] {
-        var rows = GnocchiJSON.MeasureRows(capacity: points.count)
-        var granularity: (Nanoseconds, [UInt8]) = (0, [])
-        for point in points {
-            if point.granularity != granularity.0 {
-                granularity = (point.granularity, Array(pythonFloat(point.granularity).utf8))
-            }
-            rows.append(timestamp: point.timestamp, granularity: granularity.1, value: point.value)
+        var rows = GnocchiJSON.MeasureRows()
+        var start = points.startIndex
+        while start < points.endIndex {  // runs of one granularity
+            let granularity = points[start].granularity
+            var end = start
+            while end < points.endIndex && points[end].granularity == granularity { end += 1 }
+            rows.append(
+                timestamps: points[start..<end].map(\.timestamp), values: points[start..<end].map(\.value),
+                granularity: Array(pythonFloat(granularity).utf8))
+            start = end
         }
         return rows.finished()
     }

@@ -166,7 +166,7 @@ public final class GnocchiAPI: Sendable {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }
         guard type == "application/json" else { throw APIError.unsupportedMediaType }
-        do { return try JSONValue.decode(request.body) } catch {
+        do { return try GnocchiJSON.decode(request.body) } catch {
             throw APIError.badRequest("Unable to decode body: the body is not valid JSON")
         }
     }

@@ -344,9 +344,7 @@ extension GnocchiAPI {
             let granularity = Array(
                 (calendar.map { "\"\($0.rawValue)\"" }
                     ?? GnocchiJSON.pythonFloat(Double(resample ?? item.granularity) / 1e9)).utf8)
-            for (timestamp, value) in zip(points.timestamps, points.values) {
-                rows.append(timestamp: timestamp, granularity: granularity, value: value)
-            }
+            rows.append(timestamps: points.timestamps, values: points.values, granularity: granularity)
         }
         return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: rows.finished())
     }

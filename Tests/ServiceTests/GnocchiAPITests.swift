@@ -279,6 +279,19 @@ struct GnocchiMetricAPITests {
                 await api.respond(to: request("POST", "/v1/metric/\(id)/measures", [Self.alice, Self.json], body: bad))
                     .status == 400, "\(bad)")
         }
+        // Bodies nested past the scanner's bound, or not JSON, are 400, not a crash.
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        for body in [deep, "[{\"timestamp\": 1, \"value\": NaN}]", "{"] {
+            #expect(
+                await api.respond(
+                    to: request("POST", "/v1/metric/\(id)/measures", [Self.alice, Self.json], body: body)
+                )
+                .status == 400)
+        }
+        #expect(
+            try GnocchiJSON.decode(Array(#"[true, 1, "x", null, {"a": [1.5]}]"#.utf8)) == [
+                true, 1, "x", .null, ["a": [1.5]],
+            ])
         let missing = await api.respond(to: request("GET", "/v1/metric/\(id)/measures?granularity=42", [Self.alice]))
         #expect(
             String(decoding: missing.body, as: UTF8.self).contains(
