@@ -26,11 +26,12 @@ extension OrzoClient {
     /// then time. `start` is floored to the granularity; `stop` is exclusive.
     public func measures(
         of metric: String, aggregation: String = "mean", granularity: Double? = nil, start: Nanoseconds? = nil,
-        stop: Nanoseconds? = nil, resample: Double? = nil, refresh: Bool = false
+        stop: Nanoseconds? = nil, resample: Double? = nil, calendar: CalendarPeriod? = nil, refresh: Bool = false
     ) async throws -> [Point] {
         let query = QueryRequest.GetMeasures(
             metric: metric, aggregation: aggregation, granularity: try granularity.map(Self.granularity),
-            start: start, stop: stop, resample: try resample.map(Self.granularity), refresh: refresh ? true : nil)
+            start: start, stop: stop, resample: try resample.map(Self.granularity), calendar: calendar,
+            refresh: refresh ? true : nil)
         return try MeasuresReply.decode(try await send(.getMeasures(query)))
     }
 

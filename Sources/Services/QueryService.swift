@@ -295,7 +295,10 @@ public struct QueryService: Sendable {
             }
             items = [item]
         }
-        if query.resample != nil && query.granularity == nil {
+        if query.calendar != nil && method.isRate {
+            throw ProtocolError(.badRequest, "Cannot derive aggregates on calendar granularities")
+        }
+        if (query.resample != nil || query.calendar != nil) && query.granularity == nil {
             throw ProtocolError(.badRequest, "A granularity must be specified to resample")
         }
         if query.refresh == true { try await refresh(record.id, policy) }
@@ -307,11 +310,13 @@ public struct QueryService: Sendable {
             let to = query.stop.map { SplitKey(containing: $0, granularity: item.granularity) }
             let stored = try await storage.readAggregate(record.id, key, from: from, to: to)
             let points = AggregateReader.read(
-                stored, aggregation: aggregation, start: query.start, stop: query.stop, resample: query.resample)
+                stored, aggregation: aggregation, start: query.start, stop: query.stop, resample: query.resample,
+                calendar: query.calendar)
             segments.append(
                 JSONWriter.PointSegment(
-                    timestamps: points.timestamps, granularity: Double(query.resample ?? item.granularity) / 1e9,
-                    values: points.values))
+                    timestamps: points.timestamps,
+                    granularity: query.calendar == nil ? Double(query.resample ?? item.granularity) / 1e9 : 0,
+                    values: points.values, period: query.calendar))
         }
         return segments
     }

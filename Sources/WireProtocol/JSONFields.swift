@@ -99,6 +99,21 @@ struct JSONFields {
         return granularity
     }
 
+    /// Whether `key` holds a string.
+    func isString(_ key: String) -> Bool {
+        if case .string = object[key] { return true }
+        return false
+    }
+
+    /// A calendar period's letter (`Y`, `H`, `Q`, `M`, `W`); nil when absent or a number.
+    mutating func optionalCalendarPeriod(_ key: String) throws(ProtocolError) -> CalendarPeriod? {
+        guard case .string(let text) = value(key) else { return nil }
+        guard let period = CalendarPeriod(rawValue: text) else {
+            throw bad(key, "a number of seconds from \(Limits.granularityRangeText), or Y, H, Q, M or W")
+        }
+        return period
+    }
+
     /// A timespan: seconds, 1 ns to the whole timestamp range.
     mutating func optionalTimespan(_ key: String) throws(ProtocolError) -> Nanoseconds? {
         guard let value = value(key) else { return nil }

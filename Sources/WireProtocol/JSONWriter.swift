@@ -21,12 +21,15 @@ public enum JSONWriter {
         public let timestamps: [Int64]
         public let granularity: Double
         public let values: [Double]
+        /// Calendar resampling: the period's letter is written in place of the granularity.
+        public let period: CalendarPeriod?
 
-        public init(timestamps: [Int64], granularity: Double, values: [Double]) {
+        public init(timestamps: [Int64], granularity: Double, values: [Double], period: CalendarPeriod? = nil) {
             precondition(timestamps.count == values.count, "a value per timestamp")
             self.timestamps = timestamps
             self.granularity = granularity
             self.values = values
+            self.period = period
         }
     }
 
@@ -40,6 +43,7 @@ public enum JSONWriter {
     /// timestamp reused while points stay on the same day.
     public static func pointRows(_ segments: [PointSegment]) -> JSONFragment {
         let granularityTexts = segments.map { segment in
+            if let period = segment.period { return Array("\"\(period.rawValue)\"".utf8) }
             var text: [UInt8] = []
             appendDouble(segment.granularity, to: &text)
             return text

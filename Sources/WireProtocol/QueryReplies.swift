@@ -10,21 +10,28 @@ import Timeseries
 /// value (nil where the server sent null: a NaN, e.g. from `fill: "null"`).
 public struct MeasurePoint: Sendable, Hashable {
     public var timestamp: Nanoseconds
+    /// Seconds; 0 for a point resampled by calendar period.
     public var granularity: Double
     public var value: Double?
+    /// The calendar period of a calendar-resampled point (written as its letter).
+    public var period: CalendarPeriod?
 
-    public init(timestamp: Nanoseconds, granularity: Double, value: Double?) {
+    public init(timestamp: Nanoseconds, granularity: Double, value: Double?, period: CalendarPeriod? = nil) {
         self.timestamp = timestamp
         self.granularity = granularity
         self.value = value
+        self.period = period
     }
 
     init(json row: JSONValue) throws(ProtocolError) {
         guard let cells = row.arrayValue, cells.count == 3, let text = cells[0].stringValue,
-            let timestamp = Timestamps.parseISO8601(text), let granularity = cells[1].doubleValue,
+            let timestamp = Timestamps.parseISO8601(text),
+            cells[1].doubleValue != nil || cells[1].stringValue.flatMap(CalendarPeriod.init(rawValue:)) != nil,
             cells[2] == .null || cells[2].doubleValue != nil
         else { throw .badReply("an aggregate is [timestamp, granularity, value]") }
-        self.init(timestamp: timestamp, granularity: granularity, value: cells[2].doubleValue)
+        self.init(
+            timestamp: timestamp, granularity: cells[1].doubleValue ?? 0, value: cells[2].doubleValue,
+            period: cells[1].stringValue.flatMap(CalendarPeriod.init(rawValue:)))
     }
 
     static func rows(_ value: JSONValue?) throws(ProtocolError) -> [MeasurePoint] {

@@ -104,12 +104,16 @@ public enum QueryRequest: Sendable, Hashable {
         public var start: Nanoseconds?
         public var stop: Nanoseconds?
         public var resample: Nanoseconds?
+        /// Calendar resampling (`"resample": "Y"|"H"|"Q"|"M"|"W"`), in place of `resample`.
+        public var calendar: CalendarPeriod?
         public var refresh: Bool?
 
         public init(
             metric: String, aggregation: String? = nil, granularity: Nanoseconds? = nil, start: Nanoseconds? = nil,
-            stop: Nanoseconds? = nil, resample: Nanoseconds? = nil, refresh: Bool? = nil
+            stop: Nanoseconds? = nil, resample: Nanoseconds? = nil, calendar: CalendarPeriod? = nil,
+            refresh: Bool? = nil
         ) {
+            self.calendar = calendar
             self.metric = metric
             self.aggregation = aggregation
             self.granularity = granularity
@@ -250,7 +254,8 @@ public enum QueryRequest: Sendable, Hashable {
                     aggregation: try fields.optionalString("aggregation", maxBytes: 64),
                     granularity: try fields.optionalGranularity("granularity"),
                     start: try fields.optionalTimestamp("start"), stop: try fields.optionalTimestamp("stop"),
-                    resample: try fields.optionalGranularity("resample"),
+                    resample: fields.isString("resample") ? nil : try fields.optionalGranularity("resample"),
+                    calendar: try fields.optionalCalendarPeriod("resample"),
                     refresh: try fields.optionalBool("refresh")))
         case "release_quarantine": request = .releaseQuarantine(metric: try fields.metricName("metric"))
         case "aggregates":
@@ -331,6 +336,7 @@ public enum QueryRequest: Sendable, Hashable {
             if let start = query.start { body["start"] = timestamp(start) }
             if let stop = query.stop { body["stop"] = timestamp(stop) }
             if let resample = query.resample { body["resample"] = seconds(resample) }
+            if let calendar = query.calendar { body["resample"] = .string(calendar.rawValue) }
             if let refresh = query.refresh { body["refresh"] = .bool(refresh) }
         case .aggregates(let query):
             body["operations"] = .string(query.operations)

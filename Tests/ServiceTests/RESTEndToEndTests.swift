@@ -134,4 +134,59 @@ struct RESTEndToEndTests {
         #expect(status.status == 200, "\(status.body)")
         #expect(try await alice.send("GET", "/v1/status").status == 403)
     }
+
+    @Test("calendar resampling gives the same points over ZeroMQ as over HTTP, and Gnocchi's numbers")
+    func calendarBothProtocols() async throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let port = try #require(server.httpPort)
+        let http = HTTPTestClient(port: port)
+        let client = try OrzoClient(endpoints: .init(push: server.push, ack: server.ack, query: server.query))
+        _ = try await client.createArchivePolicy(
+            name: "days", definition: [.init(granularity: 86_400, points: 1000)],
+            aggregationMethods: ["mean", "rate:mean"])
+        _ = try await client.createMetric(name: "calendar", archivePolicy: "days")
+        // resample-calendar.yaml's measures, whose expected figures are Gnocchi's.
+        let measures: [(String, Double)] = [
+            ("2015-03-01T14:34:12Z", 10), ("2015-03-06T14:34:12Z", 12), ("2015-04-01T14:34:12Z", 2),
+            ("2015-04-06T14:34:12Z", 4), ("2015-10-06T14:34:12Z", 7), ("2016-01-06T14:34:12Z", 12),
+            ("2016-02-06T14:34:12Z", 4),
+        ]
+        _ = try await client.put([
+            "calendar": measures.map { Measure(timestamp: Timestamps.parseISO8601($0.0)!, value: $0.1) }
+        ])
+        let expected: [CalendarPeriod: [(String, Double)]] = [
+            .year: [("2015-01-01T00:00:00+00:00", 7), ("2016-01-01T00:00:00+00:00", 8)],
+            .quarter: [
+                ("2015-01-01T00:00:00+00:00", 11), ("2015-04-01T00:00:00+00:00", 3), ("2015-10-01T00:00:00+00:00", 7),
+                ("2016-01-01T00:00:00+00:00", 8),
+            ],
+            .week: [
+                ("2015-03-01T00:00:00+00:00", 11), ("2015-03-29T00:00:00+00:00", 2), ("2015-04-05T00:00:00+00:00", 4),
+                ("2015-10-04T00:00:00+00:00", 7), ("2016-01-03T00:00:00+00:00", 12), ("2016-01-31T00:00:00+00:00", 4),
+            ],
+        ]
+        guard case .array(let listed) = try await http.send("GET", "/v1/metric?name=calendar").json,
+            case .object(let metric) = listed.first, case .string(let id) = metric["id"]
+        else {
+            Issue.record("the metric is not listed over HTTP")
+            return
+        }
+        for (period, rows) in expected {
+            let points = try await client.measures(of: "calendar", granularity: 86_400, calendar: period, refresh: true)
+            #expect(points.map { Timestamps.format($0.timestamp) } == rows.map(\.0), "\(period) over ZeroMQ")
+            #expect(points.map(\.value) == rows.map { Optional($0.1) }, "\(period) over ZeroMQ")
+            #expect(points.allSatisfy { $0.period == period })
+            let reply = try await http.send(
+                "GET", "/v1/metric/\(id)/measures?resample=\(period.rawValue)&granularity=86400")
+            let written = rows.map { "[\"\($0.0)\", \"\(period.rawValue)\", \($0.1)]" }.joined(separator: ", ")
+            #expect(reply.body == "[\(written)]", "\(period) over HTTP")
+        }
+        await #expect {
+            _ = try await client.measures(
+                of: "calendar", aggregation: "rate:mean", granularity: 86_400, calendar: .month)
+        } throws: { error in
+            "\(error)".contains("Cannot derive aggregates on calendar granularities")
+        }
+    }
 }
