@@ -292,6 +292,62 @@ public final class SQLiteIndexer: Indexer {
         return try documents.map { try IndexerCoding.decodeMetric(Array($0)) }
     }
 
+    /// Gnocchi's listing, its filters evaluated by SQLite (the Gnocchi name and
+    /// the creator read from the JSON document). The default order (by id)
+    /// pages through the id index with the marker and a LIMIT, so a page costs
+    /// its own rows, not the whole table; other orders sort the filtered rows
+    /// in memory, as ``Indexer/metrics(matching:)`` does.
+    public func metrics(matching query: MetricListQuery) async throws -> [MetricRecord] {
+        var markerRecord: MetricRecord?
+        if let marker = query.marker {
+            guard let record = try await metric(id: marker) else {
+                throw IndexerError.invalid("Invalid pagination: `Invalid marker: `\(marker.uuidString)''")
+            }
+            markerRecord = record
+        }
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        for (attribute, value) in query.filters.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            switch attribute {
+            case .id:
+                // Any form Python's uuid.UUID reads; text that is no UUID matches nothing.
+                conditions.append("id = ?")
+                arguments.append(MetricID(uuid: value)?.rawValue ?? "")
+            case .archivePolicyName:
+                conditions.append("archive_policy_name = ?")
+                arguments.append(value)
+            case .unit:
+                conditions.append("json_extract(CAST(document AS TEXT), '$.unit') = ?")
+                arguments.append(value)
+            case .creator:
+                conditions.append("json_extract(CAST(document AS TEXT), '$.creator') = ?")
+                arguments.append(value)
+            case .name:
+                // Records written before gnocchi_name existed are named by their address.
+                conditions.append(
+                    "(CASE WHEN json_type(CAST(document AS TEXT), '$.gnocchi_name') IS NULL THEN name "
+                        + "ELSE json_extract(CAST(document AS TEXT), '$.gnocchi_name') END) = ?")
+                arguments.append(value)
+            }
+        }
+        let byID = query.sorts.allSatisfy { $0.attribute == .id && $0.ascending }
+        if byID, let markerRecord {
+            conditions.append("id > ?")
+            arguments.append(markerRecord.id.rawValue)
+        }
+        var sql = "SELECT document FROM metric"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        if byID {
+            sql += " ORDER BY id LIMIT ?"
+            arguments.append(query.limit)
+        }
+        let statement = sql
+        let bound = StatementArguments(arguments)
+        let documents = try await read { db in try Data.fetchAll(db, sql: statement, arguments: bound) }
+        let records = try documents.map { try IndexerCoding.decodeMetric(Array($0)) }
+        return byID ? records : query.page(of: records, marker: markerRecord)
+    }
+
     public func deleteMetric(named name: String, id: MetricID?) async throws -> MetricRecord {
         let data = try await write { db -> Data in
             guard

@@ -350,4 +350,49 @@ struct IndexerGnocchiTests {
             try await indexer.metrics(matching: MetricListQuery(marker: .random(), limit: 1))
         }
     }
+
+    @Test(
+        "Gnocchi listings agree with the reference order for random filters, sorts and markers, paged to the end",
+        arguments: indexerBackends)
+    func listingAgainstReference(backend: IndexerBackend) async throws {
+        let (indexer, _) = try await backend.make()
+        try await indexer.installDefaults()
+        var random = SystemRandomNumberGenerator()
+        var records: [MetricRecord] = []
+        for index in 0..<60 {
+            let name: String? = index % 7 == 0 ? nil : ["cpu", "disk", "net"][Int.random(in: 0..<3, using: &random)]
+            let id = MetricID.random()
+            let address = index < 3 && name != nil ? "\(name!)-\(index)" : id.uuidString
+            records.append(
+                try await indexer.createMetric(
+                    name: address, archivePolicyName: ["low", "high"][index % 2],
+                    unit: index % 3 == 0 ? nil : ["B", "%"][index % 2], gnocchiName: .some(name),
+                    creator: ["a", "b", nil][index % 3]))
+        }
+        let queries: [MetricListQuery] = [
+            MetricListQuery(limit: 7),
+            MetricListQuery(filters: [.name: "disk"], limit: 4),
+            MetricListQuery(filters: [.archivePolicyName: "high", .unit: "%"], limit: 3),
+            MetricListQuery(filters: [.creator: "a"], sorts: [(.name, false)], limit: 5),
+            MetricListQuery(sorts: [(.unit, true), (.name, false)], limit: 8),
+            MetricListQuery(filters: [.id: records[5].id.uuidString.uppercased()], limit: 2),
+        ]
+        for query in queries {
+            let reference = query.page(of: records, marker: nil)
+            var all = query
+            all.limit = 1000
+            let expected = all.page(of: records, marker: nil)
+            // Page to the end with markers, as a client following Link headers does.
+            var listed: [MetricRecord] = []
+            var page = query
+            while true {
+                let next = try await indexer.metrics(matching: page)
+                listed += next
+                guard next.count == query.limit, let last = next.last else { break }
+                page.marker = last.id
+            }
+            #expect(listed.map(\.id) == expected.map(\.id), "\(query.filters) \(query.sorts.map(\.attribute))")
+            #expect(Array(listed.prefix(query.limit)).map(\.id) == reference.map(\.id))
+        }
+    }
 }
