@@ -18,6 +18,8 @@ public struct GnocchiHTTPServer: Sendable {
     public let api: GnocchiAPI
     public var maxBodyBytes = 64 << 20
     public var idleTimeout: TimeAmount = .seconds(60)
+    /// The size of the slices a reply's body is written in.
+    static let writeSlice = 64 << 10
 
     public init(host: String, port: Int, prefix: String = "", api: GnocchiAPI) {
         self.host = host
@@ -74,7 +76,14 @@ public struct GnocchiHTTPServer: Sendable {
                             version: request.version, status: HTTPResponseStatus(statusCode: response.status),
                             headers: headers)))
                 if request.method != .HEAD && !response.body.isEmpty {
-                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
+                    // In slices, each write waiting for the socket to drain: a slow
+                    // reader of a large reply holds one slice in NIO, not a copy of it all.
+                    var offset = 0
+                    while offset < response.body.count {
+                        let end = min(offset + Self.writeSlice, response.body.count)
+                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body[offset..<end]))))
+                        offset = end
+                    }
                 }
                 try await outbound.write(.end(nil))
             }

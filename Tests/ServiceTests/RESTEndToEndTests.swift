@@ -189,4 +189,36 @@ struct RESTEndToEndTests {
             "\(error)".contains("Cannot derive aggregates on calendar granularities")
         }
     }
+
+    @Test("a reply of 30,000 points arrives whole, written in slices")
+    func largeReply() async throws {
+        let server = try ServeProcess()
+        defer { _ = server.stop() }
+        let http = HTTPTestClient(port: try #require(server.httpPort))
+        let client = try OrzoClient(endpoints: .init(push: server.push, ack: server.ack, query: server.query))
+        _ = try await client.createArchivePolicy(name: "fine", definition: [.init(granularity: 1, points: 40_000)])
+        _ = try await client.createMetric(name: "large", archivePolicy: "fine")
+        let base: Int64 = 1_425_652_437_000_000_000
+        for chunk in 0..<3 {
+            let measures = (0..<10_000).map { index in
+                Measure(timestamp: base + Int64(chunk * 10_000 + index) * 1_000_000_000, value: Double(index) + 0.25)
+            }
+            _ = try await client.put(["large": measures])
+        }
+        guard case .array(let listed) = try await http.send("GET", "/v1/metric?name=large").json,
+            case .object(let metric) = listed.first, case .string(let id) = metric["id"]
+        else {
+            Issue.record("the metric is not listed")
+            return
+        }
+        let reply = try await http.send("GET", "/v1/metric/\(id)/measures?refresh=true")
+        #expect(reply.status == 200)
+        #expect(Int(reply.headers["content-length"] ?? "") == reply.body.utf8.count)
+        guard case .array(let rows) = reply.json else {
+            Issue.record("not a list of rows")
+            return
+        }
+        #expect(rows.count == 30_000)
+        #expect(rows.last == [.string("2015-03-06T22:53:56+00:00"), 1.0, 9999.25])
+    }
 }
