@@ -12,24 +12,11 @@ extension GnocchiAPI {
         guard path.isEmpty else { throw APIError.notFound("The resource could not be found.") }
         try allow(request, ["POST"])
         let details = try request.queryValue("details").map { try Self.bool("details", $0) } ?? false
-        var neededOverlap: Double?
-        if let text = request.queryValue("needed_overlap") {
-            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
-                throw Self.argumentError("needed_overlap", "Must be a number")
-            }
-            neededOverlap = value
-        }
+        let neededOverlap = try Self.queryNeededOverlap(request)
         let start = try Self.queryTimestamp(request, "start")
         let stop = try Self.queryTimestamp(request, "stop")
         let granularity = try request.queryValue("granularity").map { try Self.timespan($0, detail: "granularity") }
-        var fill: Fill?
-        if let text = request.queryValue("fill") {
-            guard let value = Fill(text) else {
-                throw Self.argumentError(
-                    "fill", "Must be a float, 'dropna', 'null', 'ffill', 'bfill', 'full_ffill' or 'full_bfill'")
-            }
-            fill = value
-        }
+        let fill = try Self.queryFill(request)
         let body = try SchemaFields(try jsonBody(request), allowed: ["operations", "resource_type", "search"])
         if body.object["resource_type"] != nil || body.object["search"] != nil {
             throw APIError(501, "Aggregates across resources are not supported yet: name metrics by id")
@@ -121,11 +108,6 @@ extension GnocchiAPI {
             start = end
         }
         return rows.finished()
-    }
-
-    static func argumentError(_ detail: String, _ reason: String) -> APIError {
-        APIError(
-            400, description: ["cause": "Argument value error", "detail": .string(detail), "reason": .string(reason)])
     }
 
     /// Gnocchi's checks before reading, with its causes and details: methods a
@@ -355,24 +337,12 @@ extension GnocchiAPI {
         var resample: Nanoseconds?
         if let text = request.queryValue("resample"), !text.isEmpty {
             guard granularity != nil else { throw APIError.badRequest("A granularity must be specified to resample") }
-            resample = try Self.timespan(text, detail: nil)
+            resample = try Self.resamplePeriod(text)
         }
-        var neededOverlap = 100.0
-        if let text = request.queryValue("needed_overlap") {
-            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
-                throw Self.argumentError("needed_overlap", "Must be a number")
-            }
-            neededOverlap = value
-        }
+        let neededOverlap = try Self.queryNeededOverlap(request) ?? 100
         let start = try Self.queryTimestamp(request, "start")
         let stop = try Self.queryTimestamp(request, "stop")
-        let fill = try request.queryValue("fill").map { text in
-            guard let fill = Fill(text) else {
-                throw Self.argumentError(
-                    "fill", "Must be a float, 'dropna', 'null', 'ffill', 'bfill', 'full_ffill' or 'full_bfill'")
-            }
-            return fill
-        }
+        let fill = try Self.queryFill(request)
         var metrics: [String: (record: MetricRecord, policy: ArchivePolicy)] = [:]
         for record in records {
             guard let policy = try await directory.policy(named: record.archivePolicyName) else {

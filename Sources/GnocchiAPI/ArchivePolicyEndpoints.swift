@@ -290,20 +290,15 @@ struct SchemaFields {
         }
     }
 
-    /// Gnocchi's `to_timespan`, in nanoseconds: positive, at most 290 years.
+    /// Gnocchi's `to_timespan`, in nanoseconds (``GnocchiDurations/timespan(_:)``).
     func optionalTimespan(_ key: String) throws -> Nanoseconds? {
         guard let value = object[key], value != .null else { return nil }
-        let seconds: Double?
+        let input: GnocchiDurations.JSONValueLike
         switch value {
-        case .number(let number): seconds = GnocchiDurations.parse(.number(number))
-        case .string(let text): seconds = GnocchiDurations.parse(.text(text))
-        default: seconds = nil
+        case .number(let number): input = .number(number)
+        case .string(let text): input = .text(text)
+        default: throw invalid(key, GnocchiDurations.TimespanError.unparsable.reason)
         }
-        guard let seconds else { throw invalid(key, "Unable to parse timespan") }
-        guard seconds > 0 else { throw invalid(key, "Timespan must be positive") }
-        guard seconds < 9e9 else { throw invalid(key, "Timespan too long") }
-        let nanoseconds = Nanoseconds(seconds * 1e9)
-        guard nanoseconds > 0 else { throw invalid(key, "Timespan must be positive") }
-        return nanoseconds
+        do { return try GnocchiDurations.timespan(input) } catch { throw invalid(key, error.reason) }
     }
 }

@@ -20,17 +20,20 @@ extension GnocchiAPI {
             throw APIError.invalidInput("expected a dictionary")
         }
         var batches: [MetricID: [Measure]] = [:]
-        var texts: [MetricID: String] = [:]
         for (key, value) in body.sorted(by: { $0.key < $1.key }) {
             guard let id = MetricID(uuid: key) else {
                 throw APIError.invalidInput("not a valid value @ data['\(key)']", path: [key])
             }
-            do { batches[id, default: []] += try Self.measures(from: value) } catch let error as APIError {
-                guard case .object(var description) = error.description else { throw error }
-                description["detail"] = [.string(key)]
-                throw APIError(error.status, description: .object(description))
+            batches[id, default: []] += try counted {
+                do throws(MeasuresRefusal) { return try Self.measures(from: value) } catch let refusal {
+                    // Gnocchi names the metric whose measures were refused.
+                    guard case .object(var description) = refusal.error.description else { throw refusal }
+                    description["detail"] = [.string(key)]
+                    throw MeasuresRefusal(
+                        error: APIError(refusal.error.status, description: .object(description)),
+                        counter: refusal.counter, measures: refusal.measures)
+                }
             }
-            texts[id] = id.uuidString
         }
         var missing: [String] = []
         var records: [MetricRecord] = []

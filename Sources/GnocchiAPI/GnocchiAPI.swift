@@ -28,7 +28,7 @@ public final class GnocchiAPI: Sendable {
     let directory: MetricDirectory
     let storage: any MetricStorage
     let configuration: GnocchiAPIConfiguration
-    let counters: ServiceCounters?
+    let counters: ServiceCounters
     /// The workers of the same process (`orzo serve`), whose quarantine list a refresh consults.
     let metricd: MetricdService?
 
@@ -38,7 +38,7 @@ public final class GnocchiAPI: Sendable {
 
     public init(
         directory: MetricDirectory, storage: any MetricStorage, configuration: GnocchiAPIConfiguration,
-        counters: ServiceCounters? = nil, metricd: MetricdService? = nil
+        counters: ServiceCounters = ServiceCounters(), metricd: MetricdService? = nil
     ) {
         self.directory = directory
         self.storage = storage

@@ -22,6 +22,29 @@ enum GnocchiDurations {
         case text(String)
     }
 
+    /// Why a timespan was refused, in Gnocchi's words.
+    enum TimespanError: Error {
+        case unparsable, notPositive, tooLong
+
+        var reason: String {
+            switch self {
+            case .unparsable: "Unable to parse timespan"
+            case .notPositive: "Timespan must be positive"
+            case .tooLong: "Timespan too long"
+            }
+        }
+    }
+
+    /// Gnocchi's `to_timespan` in nanoseconds, truncated as its
+    /// `int(seconds * 10e8)`: at least 1 ns, at most `Limits.maxTimespan`.
+    static func timespan(_ value: JSONValueLike) throws(TimespanError) -> Nanoseconds {
+        guard let seconds = parse(value) else { throw .unparsable }
+        let nanoseconds = (seconds * 1e9).rounded(.towardZero)
+        guard nanoseconds >= 1 else { throw .notPositive }
+        guard nanoseconds <= Double(Limits.maxTimespan) else { throw .tooLong }
+        return Nanoseconds(nanoseconds)
+    }
+
     private static let units: [(names: [String], seconds: Double)] = [
         (["w", "wk", "wks", "week", "weeks"], 604_800),
         (["d", "dy", "dys", "day", "days"], 86_400),

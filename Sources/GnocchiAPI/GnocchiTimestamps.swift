@@ -47,13 +47,18 @@ enum GnocchiTimestamps {
                 case .number(let number): offset = number
                 default: offset = nil
                 }
-                guard let offset, offset.isFinite, abs(offset) < 1e11 else { throw .unconvertible }
-                let (sum, overflow) = now.addingReportingOverflow(Int64(offset * 1e9))
+                guard let offset, let nanoseconds = Limits.nanoseconds(fromSeconds: offset) else {
+                    throw .unconvertible
+                }
+                let (sum, overflow) = now.addingReportingOverflow(nanoseconds)
                 guard !overflow else { throw .unconvertible }
                 result.append(sum)
             }
         }
         if result.contains(where: { $0 < 0 }) { throw .beforeEpoch }
+        // The protocol's range (numpy's nanoseconds end in 2262 too): the engine's
+        // arithmetic on timestamps is checked against it (Limits).
+        if result.contains(where: { $0 >= Limits.timestampEnd }) { throw .unconvertible }
         return result
     }
 
@@ -163,7 +168,7 @@ enum GnocchiTimestamps {
             zone = sign * (zoneHour * 3600 + zoneMinute * 60)
         }
         guard position == bytes.count, (1678...2261).contains(year) else { return nil }
-        let seconds = Timestamps.daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - zone
+        let seconds = CivilDate.days(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - zone
         return seconds * 1_000_000_000 + nanos
     }
 

@@ -39,7 +39,7 @@ extension GnocchiAPI {
             try allow(request, ["GET", "POST"])
             if request.method == "POST" {
                 try user.require(.write, record)
-                let measures = try Self.measures(from: try jsonBody(request))
+                let measures = try counted { try Self.measures(from: try jsonBody(request)) }
                 try await append([record.id: measures])
                 return APIResponse(status: 202)
             }
@@ -66,6 +66,13 @@ extension GnocchiAPI {
             throw APIError(501, "Resources are not supported yet: a metric cannot be attached to one")
         }
         if let name, name.contains("/") { throw APIError.badRequest("'/' is not supported in metric name") }
+        if let name {
+            // A name may become the metric's ZeroMQ address: the protocol's rules
+            // (1 to 255 bytes, no control characters) apply to it.
+            do { _ = try PutParser.metricName(Array(name.utf8)) } catch {
+                throw APIError.invalidInput("\(error.message) for dictionary value @ data['name']", path: ["name"])
+            }
+        }
         if policyName == nil {
             guard let name, let rule = ArchivePolicyRule.match(name, in: try await indexer.rules()) else {
                 throw APIError.badRequest(
@@ -233,10 +240,28 @@ extension GnocchiAPI {
 
     // MARK: Measures
 
+    /// A refused list of measures: Gnocchi's error, and the counter its
+    /// measures are counted under (a refusal refuses the whole list).
+    struct MeasuresRefusal: Error {
+        let error: APIError
+        let counter: ServiceCounters.Name
+        let measures: Int
+    }
+
+    /// Parses measures, counting those a refusal rejects (docs/operations.md's
+    /// `orzo_ingest_measures_rejected_total`, as over ZeroMQ).
+    func counted<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let refusal as MeasuresRefusal {
+            counters.add(refusal.counter, max(refusal.measures, 1))
+            throw refusal.error
+        }
+    }
+
     /// Gnocchi's `MeasuresListSchema`: `[{"timestamp": …, "value": …}, …]`.
-    static func measures(from body: JSONValue) throws -> [Measure] {
+    static func measures(from body: JSONValue) throws(MeasuresRefusal) -> [Measure] {
         guard case .array(let entries) = body else {
-            throw APIError.invalidInput("unexpected measures format")
+            throw MeasuresRefusal(
+                error: .invalidInput("unexpected measures format"), counter: .messagesMalformed, measures: 1)
         }
         var timestamps: [JSONValue] = []
         var values: [JSONValue] = []
@@ -244,14 +269,17 @@ extension GnocchiAPI {
         values.reserveCapacity(entries.count)
         for entry in entries {
             guard case .object(let object) = entry, let timestamp = object["timestamp"] else {
-                throw APIError.invalidInput("unexpected measures format")
+                throw MeasuresRefusal(
+                    error: .invalidInput("unexpected measures format"), counter: .messagesMalformed, measures: 1)
             }
             timestamps.append(timestamp)
             values.append(object["value"] ?? .null)
         }
         let times: [Nanoseconds]
         do { times = try GnocchiTimestamps.parse(timestamps) } catch {
-            throw APIError.invalidInput("unexpected timestamp '\(error.message)'")
+            throw MeasuresRefusal(
+                error: .invalidInput("unexpected timestamp '\(error.message)'"), counter: .measuresRejectedTimestamp,
+                measures: entries.count)
         }
         var measures: [Measure] = []
         measures.reserveCapacity(entries.count)
@@ -264,7 +292,11 @@ extension GnocchiAPI {
             default: number = nil
             }
             // Orzo stores finite values only (docs/http-api.md, deliberate differences).
-            guard let number, number.isFinite else { throw APIError.invalidInput("unexpected measures value") }
+            guard let number, number.isFinite else {
+                throw MeasuresRefusal(
+                    error: .invalidInput("unexpected measures value"), counter: .measuresRejectedNonFinite,
+                    measures: entries.count)
+            }
             measures.append(Measure(timestamp: time, value: number))
         }
         return measures
@@ -277,7 +309,7 @@ extension GnocchiAPI {
     func append(_ batches: [MetricID: [Measure]]) async throws {
         let ticket = try await directory.ticket()
         try await storage.appendMeasures(batches.filter { !$0.value.isEmpty })
-        counters?.add(.measuresAccepted, batches.values.reduce(0) { $0 + $1.count })
+        counters.add(.measuresAccepted, batches.values.reduce(0) { $0 + $1.count })
         metricd?.wake()  // orzo serve: no need to wait for the next scan
         if try await directory.isCurrent(ticket) { return }
         try await directory.refresh()
@@ -298,7 +330,7 @@ extension GnocchiAPI {
                 throw APIError.badRequest("A granularity must be specified to resample")
             }
             calendar = CalendarPeriod(rawValue: text)
-            if calendar == nil { resample = try Self.timespan(text, detail: nil) }
+            if calendar == nil { resample = try Self.resamplePeriod(text) }
         }
         let start = try Self.queryTimestamp(request, "start")
         let stop = try Self.queryTimestamp(request, "stop")
@@ -351,7 +383,7 @@ extension GnocchiAPI {
 
     func refresh(_ record: MetricRecord, _ policy: ArchivePolicy) async throws {
         let refresher = MetricRefresher(
-            storage: storage, counters: counters ?? ServiceCounters(), metricd: metricd,
+            storage: storage, counters: counters, metricd: metricd,
             leaseWait: configuration.refreshLeaseWait)
         do { try await refresher.refresh(record.id, policy) } catch let error as RefreshError {
             switch error {
@@ -372,31 +404,51 @@ extension GnocchiAPI {
 
     /// Gnocchi's `to_timespan` on a query parameter: 400 with `detail` when given.
     static func timespan(_ text: String, detail: String?) throws -> Nanoseconds {
-        let fail = { (reason: String) -> APIError in
-            guard let detail else { return APIError.badRequest(reason) }
-            return APIError(
-                400,
-                description: ["cause": "Argument value error", "detail": .string(detail), "reason": .string(reason)])
+        do { return try GnocchiDurations.timespan(.text(text)) } catch {
+            throw detail.map { argumentError($0, error.reason) } ?? APIError.badRequest(error.reason)
         }
-        guard let seconds = GnocchiDurations.parse(.text(text)) else { throw fail("Unable to parse timespan") }
-        guard seconds > 0, Nanoseconds(exactly: (seconds * 1e9).rounded(.towardZero)).map({ $0 > 0 }) ?? false
-        else {
-            throw fail(seconds > 0 ? "Timespan too long" : "Timespan must be positive")
+    }
+
+    /// A `resample` period in seconds: a timespan the engine can group by
+    /// (1 ns to 28 days, as the ZeroMQ protocol allows: a bucket's end is its
+    /// start plus the period, which must stay inside `Int64` nanoseconds).
+    static func resamplePeriod(_ text: String) throws -> Nanoseconds {
+        let period = try timespan(text, detail: nil)
+        guard period <= Limits.maxGranularity else {
+            throw APIError.badRequest("A resample period lies from \(Limits.granularityRangeText)")
         }
-        guard seconds < 9e9 else { throw fail("Timespan too long") }
-        return Nanoseconds((seconds * 1e9).rounded(.towardZero))
+        return period
     }
 
     static func queryTimestamp(_ request: APIRequest, _ name: String) throws -> Nanoseconds? {
         guard let text = request.queryValue(name) else { return nil }
         do { return try GnocchiTimestamps.parse(text) } catch {
-            throw APIError(
-                400,
-                description: [
-                    "cause": "Argument value error", "detail": .string(name),
-                    "reason": "Must be a datetime or a timestamp",
-                ])
+            throw argumentError(name, "Must be a datetime or a timestamp")
         }
+    }
+
+    static func argumentError(_ detail: String, _ reason: String) -> APIError {
+        APIError(
+            400, description: ["cause": "Argument value error", "detail": .string(detail), "reason": .string(reason)])
+    }
+
+    /// `needed_overlap`: a percentage; nil when absent.
+    static func queryNeededOverlap(_ request: APIRequest) throws -> Double? {
+        guard let text = request.queryValue("needed_overlap") else { return nil }
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+            throw argumentError("needed_overlap", "Must be a number")
+        }
+        return value
+    }
+
+    /// `fill`: a number, `null`, `dropna` or a fill method; nil when absent.
+    static func queryFill(_ request: APIRequest) throws -> Fill? {
+        guard let text = request.queryValue("fill") else { return nil }
+        guard let fill = Fill(text) else {
+            throw argumentError(
+                "fill", "Must be a float, 'dropna', 'null', 'ffill', 'bfill', 'full_ffill' or 'full_bfill'")
+        }
+        return fill
     }
 
     /// oslo's `bool_from_string(strict=True)`.

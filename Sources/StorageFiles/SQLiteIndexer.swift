@@ -298,13 +298,7 @@ public final class SQLiteIndexer: Indexer {
     /// its own rows, not the whole table; other orders sort the filtered rows
     /// in memory, as ``Indexer/metrics(matching:)`` does.
     public func metrics(matching query: MetricListQuery) async throws -> [MetricRecord] {
-        var markerRecord: MetricRecord?
-        if let marker = query.marker {
-            guard let record = try await metric(id: marker) else {
-                throw IndexerError.invalid("Invalid pagination: `Invalid marker: `\(marker.uuidString)''")
-            }
-            markerRecord = record
-        }
+        let markerRecord = try await markerRecord(of: query)
         var conditions: [String] = []
         var arguments: [(any DatabaseValueConvertible)?] = []
         for (attribute, value) in query.filters.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {

@@ -95,7 +95,7 @@ enum PointRowsParser {
                     text[7] == UInt8(ascii: "-"), let day = digits(8, 2)
                 else { return Timestamps.parseISO8601(bytes: text) }
                 dayText = Array(text[0..<10])
-                dayStart = Timestamps.daysFromCivil(year, month, day) * 86_400
+                dayStart = CivilDate.days(year, month, day) * 86_400
             }
             return (dayStart + hour * 3600 + minute * 60 + second) * 1_000_000_000 + nanos
         }

@@ -25,7 +25,7 @@ public enum Timestamps {
             let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
             (1...12).contains(month), (1...31).contains(day)
         else { return nil }
-        var seconds = daysFromCivil(year, month, day) * 86_400
+        var seconds = CivilDate.days(year, month, day) * 86_400
         var nanos: Int64 = 0
         var position = 10
         if position < bytes.count {
@@ -111,7 +111,7 @@ public enum Timestamps {
 
     /// "YYYY-MM-DDT" of a day since the epoch.
     public static func appendDate(_ days: Int64, to bytes: inout [UInt8]) {
-        let (year, month, day) = civilFromDays(days)
+        let (year, month, day) = CivilDate.date(days)
         if year < 0 { bytes.append(UInt8(ascii: "-")) }
         var divisor: Int64 = 1000
         while divisor <= abs(year) / 10 { divisor *= 10 }  // years past 9999
@@ -152,27 +152,5 @@ public enum Timestamps {
     public static func writeTwoDigits(_ value: Int64, _ put: (UInt8) -> Void) {
         put(UInt8(truncatingIfNeeded: 48 + value / 10))
         put(UInt8(truncatingIfNeeded: 48 + value % 10))
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    public static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

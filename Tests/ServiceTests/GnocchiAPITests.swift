@@ -304,4 +304,42 @@ struct GnocchiMetricAPITests {
         #expect(
             await api.respond(to: request("GET", "/v1/metric/\(id)/measures?start=never", [Self.alice])).status == 400)
     }
+
+    @Test("numbers past the engine's range are refused, not trapped on; refused measures are counted")
+    func ranges() async throws {
+        let counters = ServiceCounters()
+        let indexer = MemoryIndexer()
+        let api = GnocchiAPI(
+            directory: MetricDirectory(indexer: indexer), storage: MemoryStorage(sackCount: 2),
+            configuration: GnocchiAPIConfiguration(adminUsers: ["admin"]), counters: counters)
+        let policy = #"{"name": "p", "definition": [{"granularity": "1s"}]}"#
+        #expect(
+            await api.respond(to: request("POST", "/v1/archive_policy", [Self.admin, Self.json], body: policy)).status
+                == 201)
+        let created = try object(
+            await api.respond(
+                to: request("POST", "/v1/metric", [Self.alice, Self.json], body: #"{"archive_policy_name": "p"}"#)))
+        guard case .string(let id) = created["id"] else { throw APIError.badRequest("no id") }
+        // A resample period of 100 years, a relative time of 3,000 years, a time past 2262: 400.
+        let huge = await api.respond(
+            to: request("GET", "/v1/metric/\(id)/measures?granularity=1&resample=3153600000", [Self.alice]))
+        #expect(huge.status == 400)
+        for body in [#"[{"timestamp": "-100000000000 seconds", "value": 1}]"#, #"[{"timestamp": 9.3e9, "value": 1}]"#] {
+            let refused = await api.respond(
+                to: request("POST", "/v1/metric/\(id)/measures", [Self.alice, Self.json], body: body))
+            #expect(refused.status == 400, "\(body)")
+        }
+        #expect(counters.value(.measuresRejectedTimestamp) == 2)
+        let nan = #"[{"timestamp": 1, "value": "nan"}, {"timestamp": 2, "value": 1}]"#
+        #expect(
+            await api.respond(to: request("POST", "/v1/metric/\(id)/measures", [Self.alice, Self.json], body: nan))
+                .status == 400)
+        #expect(counters.value(.measuresRejectedNonFinite) == 2)
+        // A name that could not be a ZeroMQ address.
+        let control = await api.respond(
+            to: request(
+                "POST", "/v1/metric", [Self.alice, Self.json],
+                body: #"{"name": "a\u0001b", "archive_policy_name": "p"}"#))
+        #expect(control.status == 400)
+    }
 }

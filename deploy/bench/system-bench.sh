@@ -201,13 +201,18 @@ fi  # not --only
 if [ -z "$ONLY" ] || [ "$ONLY" = http-seed ]; then
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round: seed workload over the REST API, Orzo (orzo serve) then Gnocchi"
-    port=$("$GNOCCHI_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
-        || python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     gnocchi_pause
     pid=$(start "httpseed-$round" serve --data-dir "$WORK/httpseed-$round" $(endpoints "httpseed-$round") \
         --metrics-endpoint 127.0.0.1:0 --http-endpoint "127.0.0.1:$port")
-    timeout 600 python3 "$PEER/seed_workload.py" seed --url "http://127.0.0.1:$port" \
+    # The CPU each side used: the client (Python, parsing every GET's rows) and
+    # the server share the cores, so both bound the wall time.
+    timeout 600 /usr/bin/time -f "client cpu: user %U s, system %S s" -o "$OUT/httpseed-cpu-$round.txt" \
+        python3 "$PEER/seed_workload.py" seed --url "http://127.0.0.1:$port" \
         --out "$OUT/httpseed-orzo-$round.json" >>"$OUT/log.txt" 2>&1
+    awk -v tick="$(getconf CLK_TCK)" '{printf "serve cpu: user %.2f s, system %.2f s\n", $14 / tick, $15 / tick}' \
+        "/proc/$pid/stat" >>"$OUT/httpseed-cpu-$round.txt"
+    tee -a "$OUT/log.txt" <"$OUT/httpseed-cpu-$round.txt"
     stop "$pid"
     gnocchi_resume
     gnocchi seed --out "$OUT/httpseed-gnocchi-$round.json"

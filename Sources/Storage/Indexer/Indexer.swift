@@ -229,16 +229,19 @@ extension Indexer {
         return try await deleteMetric(named: record.name, id: id)
     }
 
+    /// The metric a listing's marker names; ``IndexerError/invalid(_:)`` if none.
+    public func markerRecord(of query: MetricListQuery) async throws -> MetricRecord? {
+        guard let marker = query.marker else { return nil }
+        guard let record = try await metric(id: marker) else {
+            throw IndexerError.invalid("Invalid pagination: `Invalid marker: `\(marker.uuidString)''")
+        }
+        return record
+    }
+
     /// By a walk over every metric, a page of 10,000 at a time: indexers whose
     /// store can filter and sort (SQLite) answer it themselves.
     public func metrics(matching query: MetricListQuery) async throws -> [MetricRecord] {
-        var markerRecord: MetricRecord?
-        if let marker = query.marker {
-            guard let record = try await metric(id: marker) else {
-                throw IndexerError.invalid("Invalid pagination: `Invalid marker: `\(marker.uuidString)''")
-            }
-            markerRecord = record
-        }
+        let markerRecord = try await markerRecord(of: query)
         var all: [MetricRecord] = []
         var after: String?
         while true {
